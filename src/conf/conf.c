@@ -1,0 +1,627 @@
+/*
+ * conf -- libconfig file to immutable snapshot, driven by one schema table.
+ *
+ * Every key Outpost understands is one row of `schema` below: its name, type,
+ * where it lands in struct conf, its default (written as a config value would
+ * be, and parsed by the same code), its bounds and its help text.  The table
+ * drives parsing, validation, unknown-key rejection, `outpostd -n -v` and the
+ * reference printed by `outpostd -S`.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util/addr.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+
+enum ctype {
+	CT_STR,	     /* string */
+	CT_PATH,     /* string, relative to the config file's directory */
+	CT_BOOL,     /* true/false */
+	CT_INT,	     /* int within [min, max] */
+	CT_INT64,    /* int64_t within [min, max] */
+	CT_SIZE,     /* bytes: integer or "64M" */
+	CT_DURATION, /* seconds: integer or "45s", "12h" */
+	CT_MSEC,     /* milliseconds: integer or "500ms", "2s" */
+	CT_ENUM,     /* one word of a table */
+	CT_OCTAL,    /* file mode "0666" */
+	CT_FACILITY, /* syslog facility name */
+	CT_LISTEN,   /* one string, an array or a list of listen addresses */
+	CT_SERVERS,  /* one string or a list of IP[:PORT] */
+	CT_IDLIST,   /* a list of identity source names */
+};
+
+struct enum_val {
+	const char *name;
+	int value;
+};
+
+static const struct enum_val mode_vals[] = {
+    {"enforce", MODE_ENFORCE}, {"monitor", MODE_MONITOR}, {NULL, 0}};
+static const struct enum_val fallback_vals[] = {
+    {"tempfail", ACT_TEMPFAIL}, {"dunno", ACT_DUNNO}, {NULL, 0}};
+static const struct enum_val unmatched_vals[] = {
+    {"dunno", ACT_DUNNO}, {"tempfail", ACT_TEMPFAIL}, {"reject", ACT_REJECT}, {NULL, 0}};
+static const struct enum_val paused_vals[] = {
+    {"tempfail", ACT_TEMPFAIL}, {"reject", ACT_REJECT}, {"hold", ACT_HOLD}, {NULL, 0}};
+static const struct enum_val idsrc_vals[] = {{"sasl", ID_SASL},
+					     {"sender", ID_SENDER},
+					     {"sender_domain", ID_SENDER_DOMAIN},
+					     {"client_address", ID_CLIENT_ADDRESS},
+					     {NULL, 0}};
+
+struct schema_key {
+	const char *name;
+	enum ctype type;
+	size_t off;
+	const char *def;
+	int64_t min, max;
+	const struct enum_val *vals;
+	const char *help;
+};
+
+#define O(f) offsetof(struct conf, f)
+static const struct schema_key schema[] = {
+    {"user", CT_STR, O(user), "outpost", 0, 0, NULL,
+     "user to run as after binding when started as root; empty: no privilege drop"},
+    {"pidfile", CT_PATH, O(pidfile), "/run/outpost/outpostd.pid", 0, 0, NULL,
+     "pid file written in daemon mode"},
+    {"control_socket", CT_PATH, O(control_socket), "/run/outpost/outpostd.ctl", 0, 0, NULL,
+     "unix socket outpostctl status/reload talk to"},
+    {"syslog_facility", CT_FACILITY, O(syslog_facility), "mail", 0, 0, NULL,
+     "syslog facility in daemon mode"},
+    {"verbose", CT_INT, O(verbose), "0", 0, 2, NULL, "0 info, 1 debug, 2 more debug"},
+    {"mode", CT_ENUM, O(mode), "enforce", 0, 0, mode_vals,
+     "enforce, or monitor: every check runs and is logged as would_refuse, the reply is DUNNO"},
+    {"store.path", CT_PATH, O(store.path), "/var/lib/outpost", 0, 0, NULL,
+     "LMDB environment directory"},
+    {"store.map_size", CT_SIZE, O(store.map_size), "1G", 1 << 20, 0, NULL,
+     "initial LMDB map size; grows by doubling when full"},
+    {"store.max_readers", CT_INT, O(store.max_readers), "1024", 16, 65536, NULL,
+     "LMDB reader slots (threads and processes reading at once)"},
+    {"store.fallback", CT_ENUM, O(store.fallback), "tempfail", 0, 0, fallback_vals,
+     "reply when the store can't be read: tempfail (451 4.3.0) or dunno (fail open)"},
+    {"policy.listen", CT_LISTEN, O(policy.listen), "inet:127.0.0.1:10040", 0, 0, NULL,
+     "policy service listeners: inet:HOST:PORT, inet:[IPV6]:PORT, unix:PATH"},
+    {"policy.workers", CT_INT, O(policy.workers), "0", 0, 256, NULL,
+     "policy worker processes; 0 = one per CPU"},
+    {"policy.socket_mode", CT_OCTAL, O(policy.socket_mode), "0666", 0, 0777, NULL,
+     "mode of unix policy sockets (smtpd runs as postfix)"},
+    {"policy.socket_group", CT_STR, O(policy.socket_group), "", 0, 0, NULL,
+     "group of unix policy sockets; empty: unchanged"},
+    {"policy.max_requests", CT_INT64, O(policy.max_requests), "1000000", 0, INT64_MAX, NULL,
+     "a worker retires after this many requests (0 = never)"},
+    {"policy.max_request_size", CT_SIZE, O(policy.max_request_size), "64K", 8192, 16 << 20,
+     NULL, "a request larger than this closes its connection"},
+    {"policy.max_connections", CT_INT64, O(policy.max_connections), "10000", 1, 1000000, NULL,
+     "connections one worker serves at once"},
+    {"policy.idle_timeout", CT_DURATION, O(policy.idle_timeout), "1200s", 1, 86400, NULL,
+     "close a connection idle this long (Postfix's max_idle is 300s)"},
+    {"policy.drain_timeout", CT_DURATION, O(policy.drain_timeout), "10s", 0, 3600, NULL,
+     "on SIGTERM, how long a worker waits for requests in flight"},
+    {"accounts.identity", CT_IDLIST, 0, "sasl,sender,sender_domain,client_address", 0, 0,
+     idsrc_vals, "ordered identity sources: sasl, sender, sender_domain, client_address"},
+    {"accounts.auto_create", CT_BOOL, O(accounts.auto_create), "true", 0, 0, NULL,
+     "create an active account the first time a SASL login is seen"},
+    {"accounts.unmatched", CT_ENUM, O(accounts.unmatched), "dunno", 0, 0, unmatched_vals,
+     "mail that matches no identity source (inbound, local): dunno, tempfail or reject"},
+    {"accounts.unknown", CT_ENUM, O(accounts.unknown), "tempfail", 0, 0, unmatched_vals,
+     "a SASL login with no account when auto_create is off: dunno, tempfail or reject"},
+    {"accounts.paused_action", CT_ENUM, O(accounts.paused_action), "tempfail", 0, 0,
+     paused_vals, "mail of a paused account: tempfail (450 4.7.1), reject (554 5.7.1) or hold"},
+    {"suppress.fold_plus", CT_BOOL, O(suppress.fold_plus), "false", 0, 0, NULL,
+     "also match user+tag@domain against an entry for user@domain"},
+    {"dns.servers", CT_SERVERS, O(dns.servers), "", 0, 0, NULL,
+     "DNS servers (IP or IP:PORT) for the DNS checks; empty: resolv.conf"},
+};
+#undef O
+#define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
+
+/* Groups that may appear, so that a typo in a group name is caught too. */
+static const char *const groups[] = {"store", "policy", "accounts", "suppress", "dns", NULL};
+
+struct loader {
+	struct conf *conf;
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int
+fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Format "file:line: message" into the loader's error buffer; returns -1. */
+static int
+fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s)
+							      : ld->file;
+	int line = s ? (int)config_setting_source_line(s) : 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(ld->err, ld->errlen, "%s:%d: %s", file, line, msg);
+	return -1;
+}
+
+static char *
+resolve_path(const struct conf *conf, const char *v)
+{
+	if (v[0] == '/' || v[0] == '\0')
+		return xstrdup(v);
+	return xasprintf("%s/%s", conf->dir, v);
+}
+
+static void
+strlist_add(struct conf_strlist *l, const char *v)
+{
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = xstrdup(v);
+}
+
+static void
+strlist_free(struct conf_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Split a default like "a,b" into a list; an empty default is an empty list. */
+static void
+strlist_from_default(struct conf_strlist *l, const char *def)
+{
+	char *copy = xstrdup(def), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		strlist_add(l, t);
+	free(copy);
+}
+
+static int
+enum_lookup(const struct enum_val *vals, const char *name, int *v)
+{
+	for (; vals->name; vals++)
+		if (strcmp(vals->name, name) == 0) {
+			*v = vals->value;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *
+enum_name(const struct enum_val *vals, int v)
+{
+	for (; vals->name; vals++)
+		if (vals->value == v)
+			return vals->name;
+	return "?";
+}
+
+static void
+enum_list(const struct enum_val *vals, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (; vals->name; vals++) {
+		strncat(buf, vals->name, len - strlen(buf) - 1);
+		if (vals[1].name)
+			strncat(buf, ", ", len - strlen(buf) - 1);
+	}
+}
+
+/* Read a string list (one string, an array or a list of strings) into L. */
+static int
+read_strlist(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	     struct conf_strlist *l)
+{
+	strlist_free(l);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		strlist_add(l, config_setting_get_string(s));
+		return 0;
+	}
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return fail(ld, s, "%s: expected a string or a list of strings", k->name);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		if (v == NULL)
+			return fail(ld, s, "%s: element %d is not a string", k->name, i + 1);
+		strlist_add(l, v);
+	}
+	return 0;
+}
+
+/* Check each element of a listen or server list. */
+static int
+check_strlist(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	      const struct conf_strlist *l)
+{
+	char why[256];
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct listen_addr la;
+		if (k->type == CT_LISTEN && addr_listen_parse(l->v[i], &la, why, sizeof(why)) < 0)
+			return fail(ld, s, "%s: %s", k->name, why);
+		if (k->type == CT_SERVERS && addr_server_check(l->v[i]) < 0)
+			return fail(ld, s, "%s: '%s': expected IP or IP:PORT", k->name, l->v[i]);
+	}
+	if (k->type == CT_LISTEN && l->n == 0)
+		return fail(ld, s, "%s: at least one address is needed", k->name);
+	return 0;
+}
+
+static int
+set_idlist(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	   const struct conf_strlist *l)
+{
+	struct conf *c = ld->conf;
+	char names[128];
+
+	c->accounts.nidentity = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		int v;
+		if (enum_lookup(k->vals, l->v[i], &v) < 0) {
+			enum_list(k->vals, names, sizeof(names));
+			return fail(ld, s, "%s: unknown source '%s' (one of: %s)", k->name, l->v[i],
+				    names);
+		}
+		for (size_t j = 0; j < c->accounts.nidentity; j++)
+			if (c->accounts.identity[j] == v)
+				return fail(ld, s, "%s: '%s' listed twice", k->name, l->v[i]);
+		c->accounts.identity[c->accounts.nidentity++] = v;
+	}
+	return 0;
+}
+
+/* Integer-like value from a setting: an int, or a string parsed by the type's unit parser. */
+static int
+read_number(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	    const char *str, int64_t *v)
+{
+	int t = s ? config_setting_type(s) : CONFIG_TYPE_STRING;
+
+	if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+		*v = config_setting_get_int64(s);
+		if (k->type == CT_MSEC)
+			*v *= 1000; /* a bare number is seconds, as everywhere else */
+		return 0;
+	}
+	if (t != CONFIG_TYPE_STRING)
+		return fail(ld, s, "%s: expected a number", k->name);
+	if (s == NULL && (k->type == CT_INT || k->type == CT_INT64)) {
+		*v = strtoll(str, NULL, 10); /* a default from the schema */
+		return 0;
+	}
+	if (s)
+		str = config_setting_get_string(s);
+	switch (k->type) {
+	case CT_SIZE: {
+		uint64_t b;
+		if (text_size_parse(str, &b) < 0 || b > INT64_MAX)
+			return fail(ld, s, "%s: '%s' is not a size (e.g. 64K, 1G)", k->name, str);
+		*v = (int64_t)b;
+		return 0;
+	}
+	case CT_DURATION:
+		if (text_duration_parse(str, v) < 0)
+			return fail(ld, s, "%s: '%s' is not a duration (e.g. 45s, 12h)", k->name,
+				    str);
+		return 0;
+	case CT_MSEC: {
+		size_t n = strlen(str);
+		if (n > 2 && strcmp(str + n - 2, "ms") == 0) {
+			char *tmp = xstrndup(str, n - 2);
+			int r = text_duration_parse(tmp, v);
+			free(tmp);
+			if (r == 0)
+				return 0;
+		} else if (text_duration_parse(str, v) == 0) {
+			*v *= 1000;
+			return 0;
+		}
+		return fail(ld, s, "%s: '%s' is not a duration (e.g. 500ms, 2s)", k->name, str);
+	}
+	case CT_OCTAL: {
+		char *end;
+		errno = 0;
+		*v = strtoll(str, &end, 8);
+		if (errno || *end || *str == '\0')
+			return fail(ld, s, "%s: '%s' is not an octal mode", k->name, str);
+		return 0;
+	}
+	default:
+		return fail(ld, s, "%s: expected a number, not a string", k->name);
+	}
+}
+
+static int
+set_number(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	   const char *str)
+{
+	void *dst = (char *)ld->conf + k->off;
+	int64_t v;
+
+	if (read_number(ld, k, s, str, &v) < 0)
+		return -1;
+	if (v < k->min || (k->max && v > k->max))
+		return fail(ld, s, "%s: %lld is out of range [%lld, %lld]", k->name, (long long)v,
+			    (long long)k->min, (long long)k->max);
+	if (k->type == CT_INT || k->type == CT_OCTAL)
+		*(int *)dst = (int)v;
+	else
+		*(int64_t *)dst = v;
+	return 0;
+}
+
+/* Apply one key, from setting S if present, else from its default. */
+static int
+apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t *s)
+{
+	void *dst = (char *)ld->conf + k->off;
+	const char *str = k->def;
+	char names[128];
+	int v;
+
+	switch (k->type) {
+	case CT_STR:
+	case CT_PATH:
+	case CT_ENUM:
+	case CT_FACILITY:
+		if (s) {
+			if (config_setting_type(s) != CONFIG_TYPE_STRING)
+				return fail(ld, s, "%s: expected a string", k->name);
+			str = config_setting_get_string(s);
+		}
+		if (k->type == CT_STR)
+			*(char **)dst = xstrdup(str);
+		else if (k->type == CT_PATH)
+			*(char **)dst = resolve_path(ld->conf, str);
+		else if (k->type == CT_FACILITY) {
+			if ((*(int *)dst = log_facility_parse(str)) < 0)
+				return fail(ld, s, "%s: unknown syslog facility '%s'", k->name,
+					    str);
+		} else if (enum_lookup(k->vals, str, &v) < 0) {
+			enum_list(k->vals, names, sizeof(names));
+			return fail(ld, s, "%s: '%s' is not one of: %s", k->name, str, names);
+		} else
+			*(int *)dst = v;
+		return 0;
+	case CT_BOOL:
+		if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(ld, s, "%s: expected true or false", k->name);
+		*(int *)dst = s ? config_setting_get_bool(s) : strcmp(str, "true") == 0;
+		return 0;
+	case CT_LISTEN:
+	case CT_SERVERS:
+	case CT_IDLIST: {
+		struct conf_strlist tmp = {0}, *l = k->type == CT_IDLIST ? &tmp : dst;
+		int r;
+		if (s)
+			r = read_strlist(ld, k, s, l);
+		else {
+			strlist_from_default(l, str);
+			r = 0;
+		}
+		if (r == 0)
+			r = k->type == CT_IDLIST ? set_idlist(ld, k, s, l) : check_strlist(ld, k, s, l);
+		strlist_free(&tmp);
+		return r;
+	}
+	default:
+		return set_number(ld, k, s, str);
+	}
+}
+
+static const struct schema_key *
+schema_find(const char *name)
+{
+	for (size_t i = 0; i < NSCHEMA; i++)
+		if (strcmp(schema[i].name, name) == 0)
+			return &schema[i];
+	return NULL;
+}
+
+static int
+is_group_name(const char *name)
+{
+	for (const char *const *g = groups; *g; g++)
+		if (strcmp(*g, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Walk every setting in the file; anything not in the schema is an error. */
+static int
+check_unknown(struct loader *ld, const config_setting_t *group, const char *prefix)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		const config_setting_t *s = config_setting_get_elem(group, i);
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
+			 config_setting_name(s));
+		if (config_setting_is_group(s)) {
+			if (*prefix || !is_group_name(path))
+				return fail(ld, s, "unknown section '%s'", path);
+			if (check_unknown(ld, s, path) < 0)
+				return -1;
+		} else if (schema_find(path) == NULL) {
+			return fail(ld, s, "unknown setting '%s'", path);
+		}
+	}
+	return 0;
+}
+
+/* Make the file name absolute and set conf->file and conf->dir. */
+static void
+conf_set_file(struct conf *conf, const char *file)
+{
+	char cwd[PATH_MAX], *copy;
+
+	if (file[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		conf->file = xstrdup(file);
+	else
+		conf->file = xasprintf("%s/%s", cwd, file);
+	copy = xstrdup(conf->file);
+	conf->dir = xstrdup(dirname(copy));
+	free(copy);
+}
+
+struct conf *
+conf_load(const char *file, char *err, size_t errlen)
+{
+	struct conf *conf = xcalloc(1, sizeof(*conf));
+	struct loader ld = {conf, file, err, errlen};
+	config_t cfg;
+	int ok = 0;
+
+	conf_set_file(conf, file);
+	config_init(&cfg);
+	config_set_include_dir(&cfg, conf->dir);
+	if (!config_read_file(&cfg, file)) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s:0: cannot read: %s", file, strerror(errno));
+		else
+			snprintf(err, errlen, "%s:%d: %s",
+				 config_error_file(&cfg) ? config_error_file(&cfg) : file,
+				 config_error_line(&cfg), config_error_text(&cfg));
+		goto out;
+	}
+	if (check_unknown(&ld, config_root_setting(&cfg), "") < 0)
+		goto out;
+	for (size_t i = 0; i < NSCHEMA; i++)
+		if (apply_key(&ld, &schema[i], config_lookup(&cfg, schema[i].name)) < 0)
+			goto out;
+	ok = 1;
+out:
+	config_destroy(&cfg);
+	if (!ok) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	if (conf == NULL)
+		return;
+	for (size_t i = 0; i < NSCHEMA; i++) {
+		void *p = (char *)conf + schema[i].off;
+		if (schema[i].type == CT_STR || schema[i].type == CT_PATH)
+			free(*(char **)p);
+		else if (schema[i].type == CT_LISTEN || schema[i].type == CT_SERVERS)
+			strlist_free(p);
+	}
+	free(conf->file);
+	free(conf->dir);
+	free(conf);
+}
+
+/* Print one key's effective value in config syntax. */
+static void
+dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
+{
+	const void *p = (const char *)conf + k->off;
+
+	fprintf(fp, "%s = ", k->name);
+	switch (k->type) {
+	case CT_STR:
+	case CT_PATH:
+		fprintf(fp, "\"%s\"", *(char *const *)p);
+		break;
+	case CT_BOOL:
+		fprintf(fp, "%s", *(const int *)p ? "true" : "false");
+		break;
+	case CT_ENUM:
+		fprintf(fp, "\"%s\"", enum_name(k->vals, *(const int *)p));
+		break;
+	case CT_OCTAL:
+		fprintf(fp, "\"%04o\"", *(const int *)p);
+		break;
+	case CT_FACILITY:
+		fprintf(fp, "%d", *(const int *)p);
+		break;
+	case CT_LISTEN:
+	case CT_SERVERS: {
+		const struct conf_strlist *l = p;
+		fprintf(fp, "[");
+		for (size_t i = 0; i < l->n; i++)
+			fprintf(fp, "%s\"%s\"", i ? ", " : " ", l->v[i]);
+		fprintf(fp, " ]");
+		break;
+	}
+	case CT_IDLIST:
+		fprintf(fp, "[");
+		for (size_t i = 0; i < conf->accounts.nidentity; i++)
+			fprintf(fp, "%s\"%s\"", i ? ", " : " ",
+				enum_name(k->vals, conf->accounts.identity[i]));
+		fprintf(fp, " ]");
+		break;
+	case CT_INT:
+		fprintf(fp, "%d", *(const int *)p);
+		break;
+	case CT_MSEC:
+		fprintf(fp, "\"%lldms\"", (long long)*(const int64_t *)p);
+		break;
+	case CT_DURATION:
+		fprintf(fp, "\"%llds\"", (long long)*(const int64_t *)p);
+		break;
+	default:
+		fprintf(fp, "%lld", (long long)*(const int64_t *)p);
+	}
+	fprintf(fp, ";\n");
+}
+
+void
+conf_dump(const struct conf *conf, FILE *fp)
+{
+	fprintf(fp, "# effective configuration of %s\n", conf->file);
+	for (size_t i = 0; i < NSCHEMA; i++)
+		dump_key(conf, &schema[i], fp);
+}
+
+void
+conf_schema_print(FILE *fp)
+{
+	for (size_t i = 0; i < NSCHEMA; i++)
+		fprintf(fp, "%-26s default \"%s\"\n    %s\n", schema[i].name, schema[i].def,
+			schema[i].help);
+}
+
+const char *
+conf_action_name(int action)
+{
+	static const char *names[] = {"dunno", "tempfail", "reject", "hold"};
+
+	return action >= 0 && action <= ACT_HOLD ? names[action] : "?";
+}
+
+const char *
+conf_mode_name(int mode)
+{
+	return enum_name(mode_vals, mode);
+}
+
+const char *
+conf_id_source_name(int src)
+{
+	return enum_name(idsrc_vals, src);
+}

@@ -1,0 +1,92 @@
+/*
+ * conf -- the configuration as an immutable snapshot.
+ *
+ * conf_load() reads a libconfig file, checks every setting against the one
+ * schema table (schema.c): unknown keys, wrong types and out-of-range values
+ * are refused with "file:line: message".  A struct conf is never changed after
+ * it is built; reload builds a new one and swaps it in only if it is valid.
+ * Relative paths are resolved against the config file's directory.
+ */
+#ifndef OUTPOST_CONF_H
+#define OUTPOST_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum conf_mode { MODE_ENFORCE, MODE_MONITOR };
+/* What happens to mail when a rule says "no": the reply class. */
+enum conf_action { ACT_DUNNO, ACT_TEMPFAIL, ACT_REJECT, ACT_HOLD };
+enum id_source { ID_SASL, ID_SENDER, ID_SENDER_DOMAIN, ID_CLIENT_ADDRESS };
+#define ID_SOURCE_MAX 4
+
+struct conf_strlist {
+	char **v;
+	size_t n;
+};
+
+struct conf {
+	char *file; /* absolute path of the file read */
+	char *dir;  /* its directory, for relative paths */
+
+	char *user;
+	char *pidfile;
+	char *control_socket;
+	int syslog_facility;
+	int verbose;
+	int mode; /* enum conf_mode */
+
+	struct {
+		char *path;
+		int64_t map_size;
+		int max_readers;
+		int fallback; /* enum conf_action: DUNNO or TEMPFAIL */
+	} store;
+
+	struct {
+		struct conf_strlist listen;
+		int workers;
+		int socket_mode;
+		char *socket_group;
+		int64_t max_requests;
+		int64_t max_request_size;
+		int64_t max_connections;
+		int64_t idle_timeout;	 /* seconds */
+		int64_t drain_timeout; /* seconds a stopping worker waits for requests in flight */
+	} policy;
+
+	struct {
+		int identity[ID_SOURCE_MAX]; /* enum id_source, in order */
+		size_t nidentity;
+		int auto_create;
+		int unmatched;	   /* DUNNO, TEMPFAIL or REJECT */
+		int unknown;	   /* an identified login with no account, auto_create off */
+		int paused_action; /* TEMPFAIL, REJECT or HOLD */
+	} accounts;
+
+	struct {
+		int fold_plus;
+	} suppress;
+
+	struct {
+		struct conf_strlist servers;
+	} dns;
+};
+
+/*
+ * Read FILE, applying no defaults beyond the schema's.  On error returns NULL
+ * and writes "file:line: message" into ERR.
+ */
+struct conf *conf_load(const char *file, char *err, size_t errlen);
+void conf_free(struct conf *conf);
+/* Print every setting with its effective value, one "key = value;" a line. */
+void conf_dump(const struct conf *conf, FILE *fp);
+/* Print the schema (name, type, default, help) as a commented reference. */
+void conf_schema_print(FILE *fp);
+
+/* Helpers shared with other modules. */
+const char *conf_action_name(int action);
+const char *conf_mode_name(int mode);
+const char *conf_id_source_name(int src);
+
+#endif

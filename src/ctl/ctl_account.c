@@ -1,0 +1,476 @@
+/* ctl_account -- outpostctl account add|show|list|set|pause|resume|review|delete|map|unmap. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "account/account.h"
+#include "account/identity.h"
+#include "util/text.h"
+
+#define MAX_SPECS 64
+
+/* One positional NAME, validated. */
+static int
+name_arg(struct ctl *ctl, int argc, char **argv, const struct ctl_opt *opts, const char *verb,
+	 char **name, char **rest, int *nrest, int maxrest)
+{
+	char *pos[MAX_SPECS + 1];
+	int npos, rc;
+
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, maxrest + 1, "account", verb)) !=
+	    EXIT_OK)
+		return rc;
+	if (npos < 1 || (maxrest == 0 && npos != 1))
+		return ctl_usage("account", verb);
+	if (!account_name_valid(pos[0]))
+		return ctl_err(EXIT_BADINPUT,
+			       "'%s' is not a valid account name (1-127 of A-Z a-z 0-9 . _ @ + -)",
+			       pos[0]);
+	*name = pos[0];
+	for (int i = 1; i < npos; i++)
+		rest[i - 1] = pos[i];
+	if (nrest)
+		*nrest = npos - 1;
+	return ctl_store(ctl);
+}
+
+struct acct_op {
+	const char *name;
+	int state;
+	const char *by, *reason;
+	int64_t now;
+	int exists; /* add: the account was already there */
+};
+
+static int
+add_txn(struct store_txn *txn, void *arg)
+{
+	struct acct_op *op = arg;
+	struct account_rec rec;
+	int rc = account_get(txn, op->name, &rec);
+
+	if (rc != STORE_NOTFOUND) {
+		op->exists = rc == STORE_OK;
+		return rc == STORE_OK ? STORE_NOTFOUND : rc;
+	}
+	return account_create(txn, op->name, op->by, op->reason, op->now);
+}
+
+static int
+cmd_add(struct ctl *ctl, int argc, char **argv)
+{
+	const char *reason = "created by operator";
+	const struct ctl_opt opts[] = {{"--reason", 1, &reason, NULL}, {NULL, 0, NULL, NULL}};
+	struct acct_op op = {.by = ctl->by, .now = ctl->now};
+	char *name;
+	int rc;
+
+	if ((rc = name_arg(ctl, argc, argv, opts, "add", &name, NULL, NULL, 0)) != EXIT_OK)
+		return rc;
+	op.name = name;
+	op.reason = reason;
+	rc = store_write(ctl->st, add_txn, &op);
+	if (op.exists)
+		return ctl_err(EXIT_BADINPUT, "account %s already exists", name);
+	if (rc != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (!ctl->json)
+		printf("account %s created (active)\n", name);
+	return EXIT_OK;
+}
+
+static int
+setting_to_json(const char *key, const char *value, void *arg)
+{
+	json_object_set_new(arg, key, json_string(value));
+	return 0;
+}
+
+static int
+history_to_json(const struct history_rec *h, void *arg)
+{
+	char when[32];
+
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s, s:s}", "time",
+					     text_time_format(h->when, when, sizeof(when)), "from",
+					     account_state_name(h->from), "to",
+					     account_state_name(h->to), "by", h->by, "reason",
+					     h->reason));
+	return 0;
+}
+
+static int
+mapping_to_json(const char *spec, const char *account, void *arg)
+{
+	json_array_append_new(arg, json_string(spec));
+	return 0;
+}
+
+/* The whole account as one JSON object (show). */
+static json_t *
+account_json(struct store_txn *txn, const char *name, const struct account_rec *rec)
+{
+	json_t *settings = json_object(), *history = json_array(), *maps = json_array();
+	char since[32], created[32];
+
+	account_setting_scan(txn, name, setting_to_json, settings);
+	account_history_scan(txn, name, history_to_json, history);
+	identity_scan(txn, name, mapping_to_json, maps);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "account", name, "state",
+			 account_state_name(rec->state), "reason", rec->reason, "by", rec->by,
+			 "since", text_time_format(rec->since, since, sizeof(since)), "created",
+			 text_time_format(rec->created, created, sizeof(created)), "settings",
+			 settings, "mappings", maps, "history", history);
+}
+
+static void
+account_print_human(json_t *o)
+{
+	json_t *v;
+	size_t i;
+	const char *k;
+
+	printf("account:  %s\nstate:    %s since %s\nreason:   %s\nby:       %s\ncreated:  %s\n",
+	       json_string_value(json_object_get(o, "account")),
+	       json_string_value(json_object_get(o, "state")),
+	       json_string_value(json_object_get(o, "since")),
+	       json_string_value(json_object_get(o, "reason")),
+	       json_string_value(json_object_get(o, "by")),
+	       json_string_value(json_object_get(o, "created")));
+	printf("settings:%s\n", json_object_size(json_object_get(o, "settings")) ? "" : " (defaults)");
+	json_object_foreach(json_object_get(o, "settings"), k, v)
+	    printf("  %s=%s\n", k, json_string_value(v));
+	printf("mappings:%s\n", json_array_size(json_object_get(o, "mappings")) ? "" : " (none)");
+	json_array_foreach(json_object_get(o, "mappings"), i, v)
+	    printf("  %s\n", json_string_value(v));
+	printf("history:\n");
+	json_array_foreach(json_object_get(o, "history"), i, v)
+	    printf("  %s  %-7s -> %-7s %-24s %s\n", json_string_value(json_object_get(v, "time")),
+		   json_string_value(json_object_get(v, "from")),
+		   json_string_value(json_object_get(v, "to")),
+		   json_string_value(json_object_get(v, "by")),
+		   json_string_value(json_object_get(v, "reason")));
+}
+
+static int
+cmd_show(struct ctl *ctl, int argc, char **argv)
+{
+	struct account_rec rec;
+	struct store_txn *txn;
+	json_t *o = NULL;
+	char *name;
+	int rc;
+
+	if ((rc = name_arg(ctl, argc, argv, NULL, "show", &name, NULL, NULL, 0)) != EXIT_OK)
+		return rc;
+	if (store_read_begin(ctl->st, &txn) != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	rc = account_get(txn, name, &rec);
+	if (rc == STORE_OK)
+		o = account_json(txn, name, &rec);
+	store_read_end(txn);
+	if (rc == STORE_NOTFOUND)
+		return ctl_err(EXIT_ABSENT, "no account %s", name);
+	if (rc != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (ctl->json)
+		ctl_json_print(o);
+	else
+		account_print_human(o);
+	json_decref(o);
+	return EXIT_OK;
+}
+
+struct list_arg {
+	struct ctl *ctl;
+	int state;
+};
+
+static int
+list_one(const char *name, const struct account_rec *rec, void *arg)
+{
+	struct list_arg *l = arg;
+	char since[32];
+
+	if (l->state >= 0 && rec->state != l->state)
+		return 0;
+	text_time_format(rec->since, since, sizeof(since));
+	if (l->ctl->json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "account", name, "state",
+				      account_state_name(rec->state), "reason", rec->reason, "by",
+				      rec->by, "since", since);
+		ctl_json_print(o);
+		json_decref(o);
+	} else {
+		printf("%-32s %-7s %s  %s\n", name, account_state_name(rec->state), since,
+		       rec->reason);
+	}
+	return 0;
+}
+
+static int
+cmd_list(struct ctl *ctl, int argc, char **argv)
+{
+	const char *state = NULL;
+	const struct ctl_opt opts[] = {{"--state", 1, &state, NULL}, {NULL, 0, NULL, NULL}};
+	struct list_arg l = {ctl, -1};
+	struct store_txn *txn;
+	char *pos[1];
+	int npos, rc;
+
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 0, "account", "list")) != EXIT_OK)
+		return rc;
+	if (state && (l.state = account_state_parse(state)) < 0)
+		return ctl_err(EXIT_BADINPUT, "--state must be active, review or paused");
+	if ((rc = ctl_store(ctl)) != EXIT_OK)
+		return rc;
+	if (store_read_begin(ctl->st, &txn) != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	rc = account_scan(txn, list_one, &l);
+	store_read_end(txn);
+	return rc == STORE_ERR ? ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st)) : EXIT_OK;
+}
+
+static int
+state_txn(struct store_txn *txn, void *arg)
+{
+	struct acct_op *op = arg;
+
+	return account_set_state(txn, op->name, op->state, op->by, op->reason, op->now);
+}
+
+/* pause, resume and review: a state change with a reason. */
+static int
+change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state,
+	     int reason_required)
+{
+	const char *reason = NULL;
+	const struct ctl_opt opts[] = {{"--reason", 1, &reason, NULL}, {NULL, 0, NULL, NULL}};
+	struct acct_op op = {.state = state, .by = ctl->by, .now = ctl->now};
+	char *name;
+	int rc;
+
+	if ((rc = name_arg(ctl, argc, argv, opts, verb, &name, NULL, NULL, 0)) != EXIT_OK)
+		return rc;
+	if (reason == NULL && reason_required)
+		return ctl_err(EXIT_USAGE, "account %s: --reason TEXT is required", verb);
+	if (reason && strlen(reason) >= REASON_MAX)
+		return ctl_err(EXIT_BADINPUT, "--reason is longer than %d bytes", REASON_MAX - 1);
+	op.name = name;
+	op.reason = reason ? reason : "resumed by operator";
+	rc = store_write(ctl->st, state_txn, &op);
+	if (rc == STORE_NOTFOUND)
+		return ctl_err(EXIT_ABSENT, "no account %s", name);
+	if (rc != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (!ctl->json)
+		printf("account %s is now %s\n", name, account_state_name(state));
+	return EXIT_OK;
+}
+
+static int
+cmd_pause(struct ctl *ctl, int argc, char **argv)
+{
+	return change_state(ctl, argc, argv, "pause", AS_PAUSED, 1);
+}
+
+static int
+cmd_resume(struct ctl *ctl, int argc, char **argv)
+{
+	return change_state(ctl, argc, argv, "resume", AS_ACTIVE, 0);
+}
+
+static int
+cmd_review(struct ctl *ctl, int argc, char **argv)
+{
+	return change_state(ctl, argc, argv, "review", AS_REVIEW, 1);
+}
+
+static int
+delete_txn(struct store_txn *txn, void *arg)
+{
+	struct acct_op *op = arg;
+
+	return account_delete(txn, op->name);
+}
+
+static int
+cmd_delete(struct ctl *ctl, int argc, char **argv)
+{
+	struct acct_op op = {0};
+	char *name;
+	int rc;
+
+	if ((rc = name_arg(ctl, argc, argv, NULL, "delete", &name, NULL, NULL, 0)) != EXIT_OK)
+		return rc;
+	op.name = name;
+	rc = store_write(ctl->st, delete_txn, &op);
+	if (rc == STORE_NOTFOUND)
+		return ctl_err(EXIT_ABSENT, "no account %s", name);
+	if (rc != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (!ctl->json)
+		printf("account %s deleted (its suppression entries are kept)\n", name);
+	return EXIT_OK;
+}
+
+struct set_op {
+	const char *name;
+	char *kv[MAX_SPECS];
+	int n;
+};
+
+static int
+set_txn(struct store_txn *txn, void *arg)
+{
+	struct set_op *op = arg;
+	struct account_rec rec;
+	int rc = account_get(txn, op->name, &rec);
+
+	for (int i = 0; rc == STORE_OK && i < op->n; i++) {
+		char *eq = strchr(op->kv[i], '=');
+		const char *value = eq[1] && strcmp(eq + 1, "default") != 0 ? eq + 1 : NULL;
+		*eq = '\0';
+		rc = account_setting_put(txn, op->name, op->kv[i], value);
+		*eq = '=';
+	}
+	return rc;
+}
+
+static int
+cmd_set(struct ctl *ctl, int argc, char **argv)
+{
+	struct set_op op;
+	char err[256], *name;
+	int rc;
+
+	if ((rc = name_arg(ctl, argc, argv, NULL, "set", &name, op.kv, &op.n, MAX_SPECS)) !=
+	    EXIT_OK)
+		return rc;
+	if (op.n == 0)
+		return ctl_usage("account", "set");
+	for (int i = 0; i < op.n; i++) {
+		char *eq = strchr(op.kv[i], '=');
+		if (eq == NULL)
+			return ctl_err(EXIT_USAGE, "account set: expected KEY=VALUE, not '%s'",
+				       op.kv[i]);
+		*eq = '\0';
+		rc = eq[1] == '\0' || strcmp(eq + 1, "default") == 0
+			 ? (account_setting_find(op.kv[i]) ? 0 : -1)
+			 : account_setting_check(op.kv[i], eq + 1, err, sizeof(err));
+		if (rc < 0 && account_setting_find(op.kv[i]) == NULL)
+			snprintf(err, sizeof(err), "unknown setting '%s'", op.kv[i]);
+		*eq = '=';
+		if (rc < 0)
+			return ctl_err(EXIT_BADINPUT, "account set: %s", err);
+	}
+	op.name = name;
+	rc = store_write(ctl->st, set_txn, &op);
+	if (rc == STORE_NOTFOUND)
+		return ctl_err(EXIT_ABSENT, "no account %s", name);
+	if (rc != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (!ctl->json)
+		printf("account %s updated\n", name);
+	return EXIT_OK;
+}
+
+struct map_op {
+	const char *name;
+	char keys[MAX_SPECS][ADDRESS_MAX + 16];
+	size_t lens[MAX_SPECS];
+	int n, unmap, missing;
+};
+
+static int
+map_txn(struct store_txn *txn, void *arg)
+{
+	struct map_op *op = arg;
+	struct account_rec rec;
+	int rc = op->unmap ? STORE_OK : account_get(txn, op->name, &rec);
+
+	for (int i = 0; rc == STORE_OK && i < op->n; i++) {
+		rc = op->unmap ? identity_unmap(txn, op->keys[i], op->lens[i])
+			       : identity_map(txn, op->keys[i], op->lens[i], op->name);
+		if (rc == STORE_NOTFOUND && op->unmap) {
+			op->missing = i + 1;
+			return rc;
+		}
+	}
+	return rc;
+}
+
+/* map NAME SPEC... and unmap [NAME] SPEC... */
+static int
+map_common(struct ctl *ctl, int argc, char **argv, int unmap)
+{
+	const char *verb = unmap ? "unmap" : "map";
+	struct map_op op = {.unmap = unmap};
+	char *pos[MAX_SPECS + 1], err[256];
+	int npos, rc, first;
+
+	if ((rc = ctl_opts(ctl, argc, argv, NULL, pos, &npos, MAX_SPECS + 1, "account", verb)) !=
+	    EXIT_OK)
+		return rc;
+	first = unmap && npos > 0 && strchr(pos[0], ':') ? 0 : 1;
+	if (npos <= first)
+		return ctl_usage("account", verb);
+	op.name = first ? pos[0] : "";
+	for (int i = first; i < npos; i++) {
+		op.lens[op.n] = identity_key(pos[i], op.keys[op.n], sizeof(op.keys[0]), err,
+					     sizeof(err));
+		if (op.lens[op.n++] == 0)
+			return ctl_err(EXIT_BADINPUT, "account %s: %s", verb, err);
+	}
+	if ((rc = ctl_store(ctl)) != EXIT_OK)
+		return rc;
+	rc = store_write(ctl->st, map_txn, &op);
+	if (rc == STORE_NOTFOUND && op.missing)
+		return ctl_err(EXIT_ABSENT, "no mapping %s", pos[first + op.missing - 1]);
+	if (rc == STORE_NOTFOUND)
+		return ctl_err(EXIT_ABSENT, "no account %s", op.name);
+	if (rc != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (!ctl->json)
+		printf("%d mapping%s %s\n", op.n, op.n == 1 ? "" : "s", unmap ? "removed" : "added");
+	return EXIT_OK;
+}
+
+static int
+cmd_map(struct ctl *ctl, int argc, char **argv)
+{
+	return map_common(ctl, argc, argv, 0);
+}
+
+static int
+cmd_unmap(struct ctl *ctl, int argc, char **argv)
+{
+	return map_common(ctl, argc, argv, 1);
+}
+
+const struct ctl_cmd ctl_account_cmds[] = {
+    {"account", "add", cmd_add, "NAME [--reason TEXT]",
+     "create an active account (exit 4 if it exists)"},
+    {"account", "show", cmd_show, "NAME [--json]",
+     "state, reason, settings, identity mappings and state history; exit 1 if absent"},
+    {"account", "list", cmd_list, "[--state active|review|paused] [--json]",
+     "one line (or JSON object) per account"},
+    {"account", "set", cmd_set, "NAME KEY=VALUE... (KEY=default resets)",
+     "settings: mode=enforce|monitor|default, auto-enforce=on|off, note=TEXT; effective on "
+     "the next request"},
+    {"account", "pause", cmd_pause, "NAME --reason TEXT",
+     "stop the account's mail: tempfailed (or as accounts.paused_action says) until resumed"},
+    {"account", "resume", cmd_resume, "NAME [--reason TEXT]", "make the account active again"},
+    {"account", "review", cmd_review, "NAME --reason TEXT",
+     "put the account under review: mail flows, the state is marked"},
+    {"account", "delete", cmd_delete, "NAME",
+     "delete the account, its settings, history and mappings"},
+    {"account", "map", cmd_map, "NAME sasl:LOGIN|sender:ADDRESS|domain:DOMAIN|cidr:NETWORK...",
+     "tie logins, sender addresses, sender domains or client networks to the account"},
+    {"account", "unmap", cmd_unmap, "[NAME] sasl:LOGIN|sender:ADDRESS|domain:DOMAIN|cidr:NETWORK...",
+     "remove mappings; exit 1 if one was not there"},
+    {NULL, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,37 @@
+/*
+ * decide -- the one ordered set of checks behind both front doors.
+ *
+ * decide() reads the store (one read snapshot) and never writes it, never
+ * blocks and never does I/O other than that: writes it asks for (an account
+ * to auto-create, a message to record) are flagged in the verdict for the
+ * ledger.  The checks, first terminal verdict wins:
+ *   1. identify the account (accounts.identity);
+ *   2. account state: paused -> accounts.paused_action; review -> pass;
+ *      unknown -> accounts.unknown; no account -> accounts.unmatched;
+ *   3. suppression of the recipient (account list, then the global one);
+ *   4. pass.
+ * In monitor mode (global or per account) a refusal is logged as would_refuse
+ * and the verdict becomes a pass.  A store failure gives store.fallback.
+ */
+#ifndef OUTPOST_DECIDE_H
+#define OUTPOST_DECIDE_H
+
+#include "conf/conf.h"
+#include "decide/facts.h"
+#include "store/store.h"
+
+/* Counters a process keeps about its decisions (reported by status). */
+struct decide_stats {
+	uint64_t requests;
+	uint64_t refused[VK_HOLD + 1];
+	uint64_t would_refuse;
+	uint64_t store_errors;
+};
+extern struct decide_stats decide_stats;
+
+void decide(const struct conf *conf, struct store *st, const struct facts *f, struct verdict *v);
+
+/* Log VERDICT once as a key=value line (only refusals and would-refuse). */
+void decide_log(const struct facts *f, const struct verdict *v);
+
+#endif

@@ -1,0 +1,126 @@
+/* ledger -- batched writes asked for by decisions; see ledger.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "account/account.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+
+struct ledger_item {
+	int kind; /* 0 auto-create, 1 message */
+	char key[ACCOUNT_NAME_MAX];
+	struct message_rec msg;
+};
+
+struct ledger {
+	struct store *st;
+	struct ledger_item *items;
+	size_t n, max;
+	uint64_t created, recorded, failures;
+};
+
+struct ledger *
+ledger_create(struct store *st, size_t max_pending)
+{
+	struct ledger *l = xcalloc(1, sizeof(*l));
+
+	l->st = st;
+	l->max = max_pending;
+	l->items = xcalloc(max_pending, sizeof(*l->items));
+	return l;
+}
+
+void
+ledger_destroy(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	free(l->items);
+	free(l);
+}
+
+size_t
+ledger_pending(const struct ledger *l)
+{
+	return l->n;
+}
+
+int
+ledger_note(struct ledger *l, const struct facts *f, const struct verdict *v)
+{
+	const char *key;
+
+	if (v->account_new && l->n < l->max) {
+		struct ledger_item *it = &l->items[l->n++];
+		it->kind = 0;
+		text_copy(it->key, sizeof(it->key), v->account);
+		it->msg.when = f->now;
+	}
+	key = f->queue_id && *f->queue_id ? f->queue_id : f->instance;
+	if (v->record && key && *key && l->n < l->max) {
+		struct ledger_item *it = &l->items[l->n++];
+		it->kind = 1;
+		text_copy(it->key, sizeof(it->key), key);
+		it->msg.when = f->now;
+		it->msg.recipients = f->recipient_count;
+		it->msg.door = (uint8_t)f->door;
+		text_copy(it->msg.account, sizeof(it->msg.account), v->account);
+	}
+	return l->n >= l->max;
+}
+
+/* Write one queued item; existing records are left as they are. */
+static int
+ledger_apply(struct store_txn *txn, const struct ledger_item *it)
+{
+	struct account_rec acct;
+	struct store_val v;
+	uint8_t buf[RECORD_MAX];
+	size_t n;
+	int rc;
+
+	if (it->kind == 0) {
+		rc = account_get(txn, it->key, &acct);
+		if (rc != STORE_NOTFOUND)
+			return rc == STORE_ERR ? rc : STORE_OK;
+		return account_create(txn, it->key, "auto-create", "first message seen",
+				      it->msg.when);
+	}
+	rc = store_get(txn, DB_MESSAGE, it->key, strlen(it->key), &v);
+	if (rc != STORE_NOTFOUND)
+		return rc == STORE_ERR ? rc : STORE_OK;
+	if ((n = rec_message_encode(&it->msg, buf, sizeof(buf))) == 0)
+		return STORE_OK;
+	return store_put(txn, DB_MESSAGE, it->key, strlen(it->key), buf, n);
+}
+
+static int
+ledger_apply_all(struct store_txn *txn, void *arg)
+{
+	struct ledger *l = arg;
+
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = ledger_apply(txn, &l->items[i]);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+int
+ledger_flush(struct ledger *l)
+{
+	if (l->n == 0)
+		return 0;
+	if (store_write(l->st, ledger_apply_all, l) != STORE_OK) {
+		l->failures++;
+		log_warnx("ledger: %zu pending writes kept: %s", l->n, store_error(l->st));
+		return -1;
+	}
+	l->n = 0;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * master -- the supervisor.  It owns the listening sockets and the control
+ * socket, starts policy workers, restarts one that dies (with backoff),
+ * replaces retired ones, reloads the configuration on SIGHUP (a bad file is
+ * logged and the running configuration stays), and on SIGTERM stops the
+ * workers, waits for them to drain, and exits 0.  It never talks to a
+ * policy client and never opens the store for long.
+ */
+#ifndef OUTPOST_MASTER_H
+#define OUTPOST_MASTER_H
+
+#include "conf/conf.h"
+
+struct master_opts {
+	const char *config_file;
+	int foreground;
+};
+
+/* Open the listeners and the control socket; call before dropping privileges. */
+void master_bind(const struct conf *conf);
+/* Supervise until SIGTERM/SIGINT; returns the exit status. */
+int master_run(struct conf *conf, const struct master_opts *opts);
+
+/* In a freshly forked child: close what belongs to the master only. */
+void master_child_cleanup(void);
+
+/* Internal: the children table (master_spawn.c). */
+struct worker_stats;
+struct children;
+struct children *children_create(size_t max);
+void children_destroy(struct children *ch);
+/* Start or stop workers so that slots 0..N-1 run under CONF. */
+void children_resize(struct children *ch, int n);
+/* Replace every running worker by one started with CONF (rolling restart). */
+void children_replace_all(struct children *ch, const struct conf *conf);
+void children_start_all(struct children *ch, const struct conf *conf, const int *fds, int nfds);
+/* Reap exited children; respawn current ones (with backoff after a crash). */
+void children_reap(struct children *ch);
+/* Run respawns whose backoff has elapsed; returns ms until the next one, -1 if none. */
+long children_tick(struct children *ch);
+/* SIGTERM every child; returns how many are still running. */
+int children_stop(struct children *ch);
+int children_running(const struct children *ch);
+/* SIGKILL every child (the drain deadline passed). */
+void children_kill(struct children *ch);
+/* Status of every worker as a JSON array (a jansson json_t *). */
+void *children_status(const struct children *ch);
+
+#endif

@@ -1,0 +1,287 @@
+/*
+ * master_spawn -- the children table: fork workers, reap them, respawn with
+ * backoff.  Each slot runs one worker; a worker that exits 0 (it retired or
+ * was replaced) is started again at once, one that crashed after a delay that
+ * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "master.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+#include "worker/worker.h"
+
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define STABLE_SECS 60
+#define MAX_RETIRED 256
+
+struct slot {
+	pid_t pid;	       /* 0 when not running */
+	int64_t started;       /* seconds */
+	int64_t respawn_at_ms; /* when a crashed worker may start again */
+	long backoff_ms;
+	unsigned restarts;
+	int active; /* slot in use at the current worker count */
+};
+
+struct children {
+	struct slot *slots;
+	size_t max;
+	int n; /* wanted worker count */
+	const struct conf *conf;
+	const int *fds;
+	int nfds;
+	struct worker_stats *stats; /* shared with the workers */
+	pid_t retired[MAX_RETIRED]; /* replaced workers still draining */
+	int nretired;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct children *
+children_create(size_t max)
+{
+	struct children *ch = xcalloc(1, sizeof(*ch));
+
+	ch->max = max;
+	ch->slots = xcalloc(max, sizeof(*ch->slots));
+	ch->stats = mmap(NULL, max * sizeof(*ch->stats), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ch->stats == MAP_FAILED)
+		fatal("mmap worker statistics");
+	return ch;
+}
+
+void
+children_destroy(struct children *ch)
+{
+	if (ch == NULL)
+		return;
+	munmap(ch->stats, ch->max * sizeof(*ch->stats));
+	free(ch->slots);
+	free(ch);
+}
+
+/* Fork the worker of slot I.  Signals are blocked across fork so that the
+ * child never runs the master's handlers; it resets them before unblocking. */
+static void
+spawn(struct children *ch, int i)
+{
+	struct worker_args args = {ch->conf, ch->fds, ch->nfds, i, &ch->stats[i]};
+	sigset_t all, old;
+	pid_t pid;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2};
+		for (size_t s = 0; s < sizeof(sigs) / sizeof(sigs[0]); s++)
+			signal(sigs[s], SIG_DFL);
+		master_child_cleanup();
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		memset(&ch->stats[i], 0, sizeof(ch->stats[i]));
+		worker_main(&args);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_warn("fork worker %d", i);
+		ch->slots[i].respawn_at_ms = now_ms() + BACKOFF_MIN_MS;
+		return;
+	}
+	ch->slots[i].pid = pid;
+	ch->slots[i].started = time(NULL);
+	log_debug("started worker %d pid %ld", i, (long)pid);
+}
+
+void
+children_start_all(struct children *ch, const struct conf *conf, const int *fds, int nfds)
+{
+	ch->conf = conf;
+	ch->fds = fds;
+	ch->nfds = nfds;
+	children_resize(ch, conf->policy.workers);
+}
+
+void
+children_resize(struct children *ch, int n)
+{
+	if ((size_t)n > ch->max)
+		n = (int)ch->max;
+	for (int i = 0; i < (int)ch->max; i++) {
+		struct slot *s = &ch->slots[i];
+		if (i < n && !s->active) {
+			s->active = 1;
+			s->backoff_ms = 0;
+			if (s->pid == 0)
+				spawn(ch, i);
+		} else if (i >= n && s->active) {
+			s->active = 0;
+			if (s->pid > 0)
+				kill(s->pid, SIGTERM);
+		}
+	}
+	ch->n = n;
+}
+
+void
+children_replace_all(struct children *ch, const struct conf *conf)
+{
+	ch->conf = conf;
+	for (int i = 0; i < ch->n; i++) {
+		struct slot *s = &ch->slots[i];
+		if (s->pid > 0 && ch->nretired < MAX_RETIRED) {
+			kill(s->pid, SIGTERM);
+			ch->retired[ch->nretired++] = s->pid;
+			s->pid = 0;
+		}
+		if (s->pid == 0)
+			spawn(ch, i);
+	}
+	children_resize(ch, conf->policy.workers);
+}
+
+/* A child exited: forget it, and schedule its slot's next worker. */
+static void
+child_exited(struct children *ch, pid_t pid, int status)
+{
+	for (int i = 0; i < ch->nretired; i++)
+		if (ch->retired[i] == pid) {
+			ch->retired[i] = ch->retired[--ch->nretired];
+			return;
+		}
+	for (size_t i = 0; i < ch->max; i++) {
+		struct slot *s = &ch->slots[i];
+		if (s->pid != pid)
+			continue;
+		s->pid = 0;
+		if (!s->active)
+			return;
+		s->restarts++;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			s->respawn_at_ms = 0;
+			return;
+		}
+		if (WIFSIGNALED(status))
+			log_warnx("worker %zu (pid %ld) killed by signal %d", i, (long)pid,
+				  WTERMSIG(status));
+		else
+			log_warnx("worker %zu (pid %ld) exited with status %d", i, (long)pid,
+				  WEXITSTATUS(status));
+		if (time(NULL) - s->started >= STABLE_SECS)
+			s->backoff_ms = 0;
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+		if (s->backoff_ms > BACKOFF_MAX_MS)
+			s->backoff_ms = BACKOFF_MAX_MS;
+		s->respawn_at_ms = now_ms() + s->backoff_ms;
+		log_warnx("worker %zu restarts in %ld ms", i, s->backoff_ms);
+		return;
+	}
+}
+
+void
+children_reap(struct children *ch)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		child_exited(ch, pid, status);
+}
+
+long
+children_tick(struct children *ch)
+{
+	int64_t now = now_ms();
+	long next = -1;
+
+	for (int i = 0; i < ch->n; i++) {
+		struct slot *s = &ch->slots[i];
+		if (!s->active || s->pid != 0)
+			continue;
+		if (s->respawn_at_ms <= now)
+			spawn(ch, i);
+		if (s->pid == 0) {
+			long wait = (long)(s->respawn_at_ms - now);
+			if (next < 0 || wait < next)
+				next = wait < 0 ? 0 : wait;
+		}
+	}
+	return next;
+}
+
+int
+children_stop(struct children *ch)
+{
+	for (size_t i = 0; i < ch->max; i++) {
+		ch->slots[i].active = 0;
+		if (ch->slots[i].pid > 0)
+			kill(ch->slots[i].pid, SIGTERM);
+	}
+	for (int i = 0; i < ch->nretired; i++)
+		kill(ch->retired[i], SIGTERM);
+	return children_running(ch);
+}
+
+void
+children_kill(struct children *ch)
+{
+	for (size_t i = 0; i < ch->max; i++)
+		if (ch->slots[i].pid > 0)
+			kill(ch->slots[i].pid, SIGKILL);
+	for (int i = 0; i < ch->nretired; i++)
+		kill(ch->retired[i], SIGKILL);
+}
+
+int
+children_running(const struct children *ch)
+{
+	int n = ch->nretired;
+
+	for (size_t i = 0; i < ch->max; i++)
+		n += ch->slots[i].pid > 0;
+	return n;
+}
+
+void *
+children_status(const struct children *ch)
+{
+	json_t *arr = json_array();
+	char when[32];
+
+	for (int i = 0; i < ch->n; i++) {
+		const struct slot *s = &ch->slots[i];
+		const struct worker_stats *w = &ch->stats[i];
+		json_array_append_new(
+		    arr, json_pack("{s:i, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				   "slot", i, "pid", (json_int_t)s->pid, "started",
+				   s->pid ? text_time_format(s->started, when, sizeof(when)) : "",
+				   "restarts", (json_int_t)s->restarts, "connections",
+				   (json_int_t)w->connections, "open_connections",
+				   (json_int_t)w->open_connections, "requests",
+				   (json_int_t)w->requests, "refusals", (json_int_t)w->refusals,
+				   "would_refuse", (json_int_t)w->would_refuse, "bad_requests",
+				   (json_int_t)w->bad_requests, "store_errors",
+				   (json_int_t)w->store_errors));
+	}
+	return arr;
+}

@@ -1,0 +1,86 @@
+/*
+ * records -- the on-disk layouts of every record in the store.
+ *
+ * Each value starts with a version byte; integers are little-endian, times
+ * are seconds since the epoch (int64) unless named _us; strings are stored
+ * NUL-terminated at the end.  Decoders reject unknown versions and short
+ * records (return -1) instead of guessing.  Keys are described beside each
+ * struct.  Changing a layout means a new version byte and a decoder for the
+ * old one.
+ */
+#ifndef OUTPOST_RECORDS_H
+#define OUTPOST_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACCOUNT_NAME_MAX 128
+#define REASON_MAX 256
+#define BY_MAX 64
+#define ADDRESS_MAX 320
+
+/* DB_SUPPRESS key: SCOPE '\0' TARGET; SCOPE "" is the global list, else an account name;
+ * TARGET is a normalised address "local@domain" or a domain "@domain". */
+enum suppress_reason {
+	SR_BOUNCE = 1,
+	SR_COMPLAINT = 2,
+	SR_MANUAL = 3,
+	SR_UNSUBSCRIBE = 4,
+};
+struct suppress_rec {
+	uint8_t reason;
+	int64_t created;
+	int64_t updated;
+	int64_t expires; /* 0: never */
+	char note[REASON_MAX];
+};
+
+/* DB_ACCOUNT key: account name. */
+enum account_state {
+	AS_ACTIVE = 0,
+	AS_REVIEW = 1,
+	AS_PAUSED = 2,
+};
+struct account_rec {
+	uint8_t state;
+	int64_t created;
+	int64_t since; /* time of the last state change */
+	char reason[REASON_MAX];
+	char by[BY_MAX]; /* "operator:root", "rule:bounce-rate", "auto-create" */
+};
+
+/* DB_HISTORY key: account name '\0' be64 microseconds: kept in time order per account. */
+struct history_rec {
+	uint8_t from;
+	uint8_t to;
+	int64_t when;
+	char by[BY_MAX];
+	char reason[REASON_MAX];
+};
+
+/* DB_MESSAGE key: queue id (or the policy instance when no queue id is known). */
+enum front_door { DOOR_POLICY = 1, DOOR_MILTER = 2 };
+struct message_rec {
+	int64_t when;
+	uint32_t recipients;
+	uint8_t door;
+	char account[ACCOUNT_NAME_MAX];
+};
+
+#define RECORD_MAX 1024
+
+size_t rec_suppress_encode(const struct suppress_rec *r, uint8_t *buf, size_t len);
+int rec_suppress_decode(const void *data, size_t len, struct suppress_rec *r);
+size_t rec_account_encode(const struct account_rec *r, uint8_t *buf, size_t len);
+int rec_account_decode(const void *data, size_t len, struct account_rec *r);
+size_t rec_history_encode(const struct history_rec *r, uint8_t *buf, size_t len);
+int rec_history_decode(const void *data, size_t len, struct history_rec *r);
+size_t rec_message_encode(const struct message_rec *r, uint8_t *buf, size_t len);
+int rec_message_decode(const void *data, size_t len, struct message_rec *r);
+
+const char *suppress_reason_name(int reason);
+int suppress_reason_parse(const char *name); /* -1 if unknown */
+const char *account_state_name(int state);
+int account_state_parse(const char *name);
+
+#endif

@@ -1,0 +1,170 @@
+/* worker -- a policy worker process; see worker.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "worker.h"
+#include "decide/ledger.h"
+#include "policy/policy_conn.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define LEDGER_MAX 512
+#define LEDGER_FLUSH_MS 100
+#define ACCEPT_BATCH 64
+
+struct worker {
+	struct policy_server srv;
+	const struct worker_args *args;
+	struct event **lev;
+	struct event *ev_term, *ev_int, *ev_flush, *ev_drain;
+	int64_t served;
+};
+
+/* Stop listening; exit once no connection is left (or at the drain deadline). */
+static void
+worker_drain(struct worker *w, const char *why)
+{
+	struct timeval tv = {w->srv.conf->policy.drain_timeout, 0};
+
+	if (w->srv.draining)
+		return;
+	log_info("draining (%s): %u connections open", why, w->srv.nconns);
+	w->srv.draining = 1;
+	for (int i = 0; i < w->args->nlisten; i++)
+		event_del(w->lev[i]);
+	policy_conn_drain(&w->srv);
+	if (w->srv.nconns == 0)
+		event_base_loopexit(w->srv.base, NULL);
+	else
+		event_add(w->ev_drain, &tv);
+}
+
+static void
+on_request(struct policy_server *srv)
+{
+	struct worker *w = (struct worker *)srv;
+	int64_t max = srv->conf->policy.max_requests;
+
+	if (max > 0 && ++w->served >= max)
+		worker_drain(w, "request limit reached");
+}
+
+static void
+on_close(struct policy_server *srv)
+{
+	if (srv->draining && srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < ACCEPT_BATCH && !w->srv.draining; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		if (w->srv.nconns >= (unsigned)w->srv.conf->policy.max_connections) {
+			log_warnx("policy: %u connections open, refusing more", w->srv.nconns);
+			close(fd);
+			continue;
+		}
+		policy_conn_open(&w->srv, fd);
+	}
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	worker_drain(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_warnx("drain timeout: closing %u connections with requests in flight",
+		  w->srv.nconns);
+	policy_conn_close_all(&w->srv);
+	event_base_loopexit(w->srv.base, NULL);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	ledger_flush(w->srv.ledger);
+}
+
+static void
+worker_setup(struct worker *w)
+{
+	const struct conf *conf = w->srv.conf;
+	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
+	struct timeval flush = {0, LEDGER_FLUSH_MS * 1000};
+	char err[512];
+
+	w->srv.store = store_open(conf->store.path, &so, err, sizeof(err));
+	if (w->srv.store == NULL)
+		fatalx("worker: %s", err);
+	w->srv.ledger = ledger_create(w->srv.store, LEDGER_MAX);
+	w->srv.base = event_base_new();
+	if (w->srv.base == NULL)
+		fatalx("worker: cannot create event base");
+	w->lev = xcalloc((size_t)w->args->nlisten, sizeof(*w->lev));
+	for (int i = 0; i < w->args->nlisten; i++) {
+		w->lev[i] = event_new(w->srv.base, w->args->listen_fds[i], EV_READ | EV_PERSIST,
+				      accept_cb, w);
+		event_add(w->lev[i], NULL);
+	}
+	w->ev_term = evsignal_new(w->srv.base, SIGTERM, signal_cb, w);
+	w->ev_int = evsignal_new(w->srv.base, SIGINT, signal_cb, w);
+	w->ev_flush = event_new(w->srv.base, -1, EV_PERSIST, flush_cb, w);
+	w->ev_drain = evtimer_new(w->srv.base, drain_timeout_cb, w);
+	event_add(w->ev_term, NULL);
+	event_add(w->ev_int, NULL);
+	event_add(w->ev_flush, &flush);
+}
+
+void
+worker_main(const struct worker_args *args)
+{
+	struct worker w = {0};
+	char name[32];
+
+	snprintf(name, sizeof(name), "policy/%d", args->slot);
+	log_procname(name);
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
+	signal(SIGHUP, SIG_IGN);	  /* reload is the master's business */
+	signal(SIGPIPE, SIG_IGN);
+	w.args = args;
+	w.srv.conf = args->conf;
+	w.srv.stats = args->stats;
+	w.srv.on_request = on_request;
+	w.srv.on_close = on_close;
+	worker_setup(&w);
+	if (getppid() == 1)
+		exit(0); /* the master died before we set PDEATHSIG */
+	event_base_dispatch(w.srv.base);
+	ledger_flush(w.srv.ledger);
+	ledger_destroy(w.srv.ledger);
+	store_close(w.srv.store);
+	exit(0);
+}
