@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -87,6 +88,18 @@ drop_privileges(const struct conf *conf, const struct passwd *pw)
 	if (setuid(0) == 0)
 		fatalx("privileges could be regained after the drop to %s", conf->user);
 	log_info("running as %s (uid %ld)", conf->user, (long)pw->pw_uid);
+}
+
+/* Persistent policy connections need descriptors: raise the soft limit to the hard one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* Refuse to start twice: a pid file naming a live process is an error. */
@@ -209,6 +222,7 @@ main(int argc, char **argv)
 		conf->policy.workers = n > 0 ? (int)n : 1;
 	}
 	pidfile_check(conf->pidfile);
+	raise_nofile();
 	pw = target_user(conf);
 	make_dir(conf->store.path, 02770, pw);
 	make_parent(conf->control_socket, pw);

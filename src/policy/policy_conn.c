@@ -29,6 +29,9 @@ struct policy_conn {
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Bad clients must not flood the log. */
+static struct log_rl bad_input_rl = LOG_RL_INIT(10);
+
 static void
 conn_close(struct policy_conn *c)
 {
@@ -96,7 +99,8 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 
 	if (policy_request_parse(buf, len, &req, &why) < 0) {
 		srv->stats->bad_requests++;
-		log_warnx("policy: closing connection: malformed request: %s", why);
+		if (log_allow(&bad_input_rl))
+			log_warnx("policy: closing connection: malformed request: %s", why);
 		return -1;
 	}
 	policy_request_facts(&req, &f);
@@ -136,8 +140,9 @@ conn_process(struct policy_conn *c)
 	}
 	if (c->len >= (size_t)c->srv->conf->policy.max_request_size) {
 		c->srv->stats->bad_requests++;
-		log_warnx("policy: closing connection: request larger than %lld bytes",
-			  (long long)c->srv->conf->policy.max_request_size);
+		if (log_allow(&bad_input_rl))
+			log_warnx("policy: closing connection: request larger than %lld bytes",
+				  (long long)c->srv->conf->policy.max_request_size);
 		return -1;
 	}
 	if (c->srv->draining && c->len == 0)

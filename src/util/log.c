@@ -161,6 +161,27 @@ log_bug_at(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+int
+log_allow(struct log_rl *rl)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec != rl->second) {
+		if (rl->suppressed)
+			log_warnx("%lu similar messages were not logged", rl->suppressed);
+		rl->second = ts.tv_sec;
+		rl->count = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->count < rl->burst) {
+		rl->count++;
+		return 1;
+	}
+	rl->suppressed++;
+	return 0;
+}
+
 char *
 log_escape(char *dst, size_t dstlen, const char *src)
 {

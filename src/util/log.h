@@ -33,6 +33,19 @@ void log_bug_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 
 /*
+ * A rate limit for messages one client can cause: at most BURST a second.
+ * log_allow() returns 1 when this message may be logged; the number of
+ * messages held back is reported with the next one allowed.
+ */
+struct log_rl {
+	long second;
+	unsigned count, burst;
+	unsigned long suppressed;
+};
+#define LOG_RL_INIT(burst) {0, 0, (burst), 0}
+int log_allow(struct log_rl *rl);
+
+/*
  * Copy at most DSTLEN-1 bytes of client-supplied SRC into DST, escaping
  * control characters, backslash and double quote, so a log line never carries
  * raw client bytes.  Returns DST.

@@ -22,12 +22,13 @@
 #define LEDGER_MAX 512
 #define LEDGER_FLUSH_MS 100
 #define ACCEPT_BATCH 64
+#define ACCEPT_PAUSE_MS 200
 
 struct worker {
 	struct policy_server srv;
 	const struct worker_args *args;
 	struct event **lev;
-	struct event *ev_term, *ev_int, *ev_flush, *ev_drain;
+	struct event *ev_term, *ev_int, *ev_flush, *ev_drain, *ev_resume;
 	int64_t served;
 };
 
@@ -67,6 +68,30 @@ on_close(struct policy_server *srv)
 		event_base_loopexit(srv->base, NULL);
 }
 
+static struct log_rl accept_rl = LOG_RL_INIT(1);
+
+/* Out of descriptors: stop accepting for a moment instead of spinning on a readable listener. */
+static void
+accept_pause(struct worker *w)
+{
+	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+
+	for (int i = 0; i < w->args->nlisten; i++)
+		event_del(w->lev[i]);
+	event_add(w->ev_resume, &tv);
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->srv.draining)
+		return;
+	for (int i = 0; i < w->args->nlisten; i++)
+		event_add(w->lev[i], NULL);
+}
+
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -75,12 +100,22 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	for (int i = 0; i < ACCEPT_BATCH && !w->srv.draining; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				if (log_allow(&accept_rl))
+					log_warn("accept (pausing %d ms)", ACCEPT_PAUSE_MS);
+				accept_pause(w);
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+				   log_allow(&accept_rl)) {
 				log_warn("accept");
+			}
 			return;
 		}
 		if (w->srv.nconns >= (unsigned)w->srv.conf->policy.max_connections) {
-			log_warnx("policy: %u connections open, refusing more", w->srv.nconns);
+			if (log_allow(&accept_rl))
+				log_warnx("policy: %u connections open (policy.max_connections), "
+					  "refusing more",
+					  w->srv.nconns);
 			close(fd);
 			continue;
 		}
@@ -138,6 +173,7 @@ worker_setup(struct worker *w)
 	w->ev_int = evsignal_new(w->srv.base, SIGINT, signal_cb, w);
 	w->ev_flush = event_new(w->srv.base, -1, EV_PERSIST, flush_cb, w);
 	w->ev_drain = evtimer_new(w->srv.base, drain_timeout_cb, w);
+	w->ev_resume = evtimer_new(w->srv.base, accept_resume_cb, w);
 	event_add(w->ev_term, NULL);
 	event_add(w->ev_int, NULL);
 	event_add(w->ev_flush, &flush);

@@ -313,6 +313,33 @@ def end_of_message_is_recorded_once():
 
 
 @test
+def many_persistent_connections():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    d = daemon()
+    conns = []
+    try:
+        seed(d)
+        for i in range(2000):
+            c = d.conn()
+            conns.append(c)
+            if i % 10 == 0:
+                check(c.ask(sasl_username="acct2").startswith("450"), "connection %d" % i)
+        # All of them stay open and each still answers.
+        for i, c in enumerate(conns):
+            if i % 7 == 0:
+                check(c.ask(sasl_username="acct1", recipient="gone@dest.test").startswith("550"),
+                      "old connection %d" % i)
+        st = d.status()
+        eq(sum(w["open_connections"] for w in st["workers"]), 2000, "open connections")
+    finally:
+        for c in conns:
+            c.close()
+        d.cleanup()
+
+
+@test
 def unix_socket_listener_with_mode():
     d = Daemon(listen="unix:%s" % "/tmp/outpost-test-%d.sock" % os.getpid())
     try:
