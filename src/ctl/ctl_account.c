@@ -43,6 +43,7 @@ struct acct_op {
 	const char *by, *reason;
 	int64_t now;
 	int exists; /* add: the account was already there */
+	int unchanged; /* pause/review/resume: already in that state */
 };
 
 static int
@@ -238,7 +239,15 @@ static int
 state_txn(struct store_txn *txn, void *arg)
 {
 	struct acct_op *op = arg;
+	struct account_rec rec;
+	int rc = account_get(txn, op->name, &rec);
 
+	if (rc != STORE_OK)
+		return rc;
+	if (rec.state == op->state) {
+		op->unchanged = 1;
+		return STORE_OK;
+	}
 	return account_set_state(txn, op->name, op->state, op->by, op->reason, op->now);
 }
 
@@ -255,7 +264,7 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 
 	if ((rc = name_arg(ctl, argc, argv, opts, verb, &name, NULL, NULL, 0)) != EXIT_OK)
 		return rc;
-	if (reason == NULL && reason_required)
+	if ((reason == NULL || reason[0] == '\0') && reason_required)
 		return ctl_err(EXIT_USAGE, "account %s: --reason TEXT is required", verb);
 	if (reason && strlen(reason) >= REASON_MAX)
 		return ctl_err(EXIT_BADINPUT, "--reason is longer than %d bytes", REASON_MAX - 1);
@@ -267,7 +276,8 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
 	if (!ctl->json)
-		printf("account %s is now %s\n", name, account_state_name(state));
+		printf("account %s %s %s\n", name, op.unchanged ? "is already" : "is now",
+		       account_state_name(state));
 	return EXIT_OK;
 }
 
@@ -332,7 +342,7 @@ set_txn(struct store_txn *txn, void *arg)
 
 	for (int i = 0; rc == STORE_OK && i < op->n; i++) {
 		char *eq = strchr(op->kv[i], '=');
-		const char *value = eq[1] && strcmp(eq + 1, "default") != 0 ? eq + 1 : NULL;
+		const char *value = strcmp(eq + 1, "default") != 0 ? eq + 1 : NULL;
 		*eq = '\0';
 		rc = account_setting_put(txn, op->name, op->kv[i], value);
 		*eq = '=';
@@ -358,7 +368,12 @@ cmd_set(struct ctl *ctl, int argc, char **argv)
 			return ctl_err(EXIT_USAGE, "account set: expected KEY=VALUE, not '%s'",
 				       op.kv[i]);
 		*eq = '\0';
-		rc = eq[1] == '\0' || strcmp(eq + 1, "default") == 0
+		if (eq[1] == '\0') {
+			*eq = '=';
+			return ctl_err(EXIT_BADINPUT, "account set: %s: empty value (use %.*s=default "
+						      "to reset)", op.kv[i], (int)(eq - op.kv[i]), op.kv[i]);
+		}
+		rc = strcmp(eq + 1, "default") == 0
 			 ? (account_setting_find(op.kv[i]) ? 0 : -1)
 			 : account_setting_check(op.kv[i], eq + 1, err, sizeof(err));
 		if (rc < 0 && account_setting_find(op.kv[i]) == NULL)
@@ -385,21 +400,32 @@ struct map_op {
 	int n, unmap, missing;
 };
 
+/* Unmap one spec: absent, or (with NAME) owned by another account, counts as missing. */
+static int
+unmap_one(struct store_txn *txn, struct map_op *op, int i)
+{
+	char owner[ACCOUNT_NAME_MAX];
+	int rc = identity_get(txn, op->keys[i], op->lens[i], owner, sizeof(owner));
+
+	if (rc == STORE_OK && op->name[0] && strcmp(owner, op->name) != 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = identity_unmap(txn, op->keys[i], op->lens[i]);
+	if (rc == STORE_NOTFOUND)
+		op->missing = i + 1;
+	return rc;
+}
+
 static int
 map_txn(struct store_txn *txn, void *arg)
 {
 	struct map_op *op = arg;
 	struct account_rec rec;
-	int rc = op->unmap ? STORE_OK : account_get(txn, op->name, &rec);
+	int rc = op->unmap && !op->name[0] ? STORE_OK : account_get(txn, op->name, &rec);
 
-	for (int i = 0; rc == STORE_OK && i < op->n; i++) {
-		rc = op->unmap ? identity_unmap(txn, op->keys[i], op->lens[i])
+	for (int i = 0; rc == STORE_OK && i < op->n; i++)
+		rc = op->unmap ? unmap_one(txn, op, i)
 			       : identity_map(txn, op->keys[i], op->lens[i], op->name);
-		if (rc == STORE_NOTFOUND && op->unmap) {
-			op->missing = i + 1;
-			return rc;
-		}
-	}
 	return rc;
 }
 
@@ -418,6 +444,8 @@ map_common(struct ctl *ctl, int argc, char **argv, int unmap)
 	first = unmap && npos > 0 && strchr(pos[0], ':') ? 0 : 1;
 	if (npos <= first)
 		return ctl_usage("account", verb);
+	if (first && !account_name_valid(pos[0]))
+		return ctl_err(EXIT_BADINPUT, "'%s' is not a valid account name", pos[0]);
 	op.name = first ? pos[0] : "";
 	for (int i = first; i < npos; i++) {
 		op.lens[op.n] = identity_key(pos[i], op.keys[op.n], sizeof(op.keys[0]), err,
@@ -429,7 +457,8 @@ map_common(struct ctl *ctl, int argc, char **argv, int unmap)
 		return rc;
 	rc = store_write(ctl->st, map_txn, &op);
 	if (rc == STORE_NOTFOUND && op.missing)
-		return ctl_err(EXIT_ABSENT, "no mapping %s", pos[first + op.missing - 1]);
+		return ctl_err(EXIT_ABSENT, "no mapping %s%s%s", pos[first + op.missing - 1],
+			       op.name[0] ? " for account " : "", op.name);
 	if (rc == STORE_NOTFOUND)
 		return ctl_err(EXIT_ABSENT, "no account %s", op.name);
 	if (rc != STORE_OK)

@@ -34,7 +34,7 @@ entry_json(const char *scope, const char *target, const struct suppress_rec *r)
 {
 	char c[32], u[32], e[32];
 
-	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s?, s:s}", "address", target, "account",
+	return json_pack("{s:s, s:s*, s:s, s:s, s:s, s:s*, s:s}", "address", target, "account",
 			 scope[0] ? scope : NULL, "scope", scope[0] ? "account" : "global",
 			 "reason", suppress_reason_name(r->reason), "first_seen",
 			 ctl_time(r->created, c, sizeof(c)), "expires",
@@ -254,6 +254,8 @@ walk(struct ctl *ctl, const char *account, struct list_arg *l)
 	const char *scope = NULL;
 	int rc;
 
+	if (account && l->global_only)
+		return ctl_err(EXIT_USAGE, "--account and --global exclude each other");
 	if (account && (rc = scope_arg(account, &scope)) != EXIT_OK)
 		return rc;
 	if (l->global_only)
@@ -287,8 +289,12 @@ cmd_list(struct ctl *ctl, int argc, char **argv)
 	if (reason && (l.reason = suppress_reason_parse(reason)) < 0)
 		return ctl_err(EXIT_BADINPUT, "reason '%s' is not one of bounce, complaint, "
 					      "manual, unsubscribe", reason);
-	if (limit && (l.limit = strtol(limit, NULL, 10)) <= 0)
-		return ctl_err(EXIT_BADINPUT, "--limit must be a positive number");
+	if (limit) {
+		char *end;
+		l.limit = strtol(limit, &end, 10);
+		if (*end || l.limit <= 0)
+			return ctl_err(EXIT_BADINPUT, "--limit must be a positive number");
+	}
 	return walk(ctl, account, &l);
 }
 

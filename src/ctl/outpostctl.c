@@ -42,14 +42,21 @@ usage_all(FILE *fp)
 		    "command.\n");
 }
 
-int
-ctl_usage(const char *noun, const char *verb)
+/* Usage of NOUN (every verb, or VERB) on FP. */
+static void
+usage_noun(FILE *fp, const char *noun, const char *verb)
 {
 	for (size_t t = 0; t < NTABLES; t++)
 		for (const struct ctl_cmd *c = tables[t]; c->noun; c++)
 			if (strcmp(c->noun, noun) == 0 && (!verb || strcmp(c->verb, verb) == 0))
-				fprintf(stderr, "usage: outpostctl %s%s%s %s\n    %s\n", c->noun,
+				fprintf(fp, "usage: outpostctl %s%s%s %s\n    %s\n", c->noun,
 					c->verb[0] ? " " : "", c->verb, c->args, c->help);
+}
+
+int
+ctl_usage(const char *noun, const char *verb)
+{
+	usage_noun(stderr, noun, verb);
 	return EXIT_USAGE;
 }
 
@@ -122,11 +129,14 @@ main(int argc, char **argv)
 			usage_all(stderr);
 			return EXIT_USAGE;
 		}
-		if (i + 1 < argc && !is_help(argv[i + 1]))
+		if (i + 1 < argc && is_help(argv[i + 1])) {
+			usage_noun(stdout, argv[i], NULL);
+			return EXIT_OK;
+		}
+		if (i + 1 < argc)
 			fprintf(stderr, "outpostctl: %s: unknown subcommand '%s'\n", argv[i],
 				argv[i + 1]);
-		ctl_usage(argv[i], NULL);
-		return i + 1 < argc && is_help(argv[i + 1]) ? EXIT_OK : EXIT_USAGE;
+		return ctl_usage(argv[i], NULL);
 	}
 	skip = cmd->verb[0] ? 2 : 1;
 	for (int j = i + skip; j < argc; j++)

@@ -35,13 +35,14 @@ struct master {
 	int listen_fds[MAX_LISTEN];
 	int nlisten;
 	int ctl_fd;
+	int ctl_conn; /* the control connection being answered, closed in children */
 	struct event *ev_ctl, *ev_tick, *ev_kill;
 	int stopping;
 	time_t started;
 	unsigned reloads, reload_failures;
 };
 
-static struct master M = {.ctl_fd = -1};
+static struct master M = {.ctl_fd = -1, .ctl_conn = -1};
 
 /* Create, bind and listen on one address; fatal on failure (a broken environment). */
 static int
@@ -262,6 +263,8 @@ master_child_cleanup(void)
 	close(sig_pipe[1]);
 	if (M.ctl_fd >= 0)
 		close(M.ctl_fd);
+	if (M.ctl_conn >= 0)
+		close(M.ctl_conn);
 }
 
 /* The JSON answer to "status". */
@@ -310,6 +313,7 @@ control_cb(evutil_socket_t lfd, short what, void *arg)
 
 	if (fd < 0)
 		return;
+	M.ctl_conn = fd;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!control_peer_ok(fd)) {
@@ -334,6 +338,7 @@ reply:
 		log_debug("control: write: %s", strerror(errno));
 	free(out);
 	close(fd);
+	M.ctl_conn = -1;
 }
 
 int

@@ -158,6 +158,9 @@ addr_net_parse(const char *s, struct ipnet *net)
 		return -1;
 	errno = 0;
 	prefix = strtol(slash + 1, &end, 10);
+	/* A v4-mapped network ("::ffff:192.0.2.0/120") was normalised to IPv4: so is its prefix. */
+	if (net->family == AF_INET && strchr(buf, ':') != NULL)
+		prefix = prefix >= 96 && prefix <= 128 ? prefix - 96 : -1;
 	if (errno || *end || prefix < 0 || prefix > (net->family == AF_INET ? 32 : 128))
 		return -1;
 	addr_net_mask(net, (int)prefix);

@@ -70,6 +70,16 @@ digits(const char **p, int n, int *v)
 	return 0;
 }
 
+/* Days in month MO (1..12) of year Y, leap years included. */
+static int
+month_days(int y, int mo)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 int
 text_time_parse(const char *s, int64_t *epoch_r)
 {
@@ -98,7 +108,9 @@ text_time_parse(const char *s, int64_t *epoch_r)
 			return -1;
 		}
 	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	/* Refuse what timegm() would silently roll over ("02-30" is not "03-02"). */
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60 || oh > 23 || om > 59)
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
