@@ -4,6 +4,7 @@
 #   blackbox    the real outpostd/outpostctl on loopback (tests/blackbox/test_*.py)
 #   e2e         a real Postfix instance (tests/e2e/test_*.sh)
 #   sanitizers  unit + black-box again, built with ASan + UBSan in build-asan/
+#   fuzz        libFuzzer targets, FUZZ_SECONDS (20) each (tests/fuzz/run.sh)
 #   distcheck   make distcheck (unit tests only)
 # Assumes the tree is configured and built (./dev.sh test does that).
 # TIERS="unit blackbox" limits the run.
@@ -11,7 +12,7 @@ set -u
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
 PY=/usr/bin/python3
-TIERS=${TIERS:-"unit blackbox e2e sanitizers distcheck"}
+TIERS=${TIERS:-"unit blackbox e2e sanitizers fuzz distcheck"}
 PASSED=0
 FAILED=0
 LOGDIR=$TOP/tests/logs
@@ -89,6 +90,14 @@ tier_sanitizers() {
 	make -C "$B" -j2 check >"$LOGDIR/asan-unit.out" 2>&1 || tail -n 30 "$LOGDIR/asan-unit.out"
 	count_unit "$B"
 	OUTPOST_SANITIZER=1 tier_blackbox "$B" "-asan"
+}
+
+tier_fuzz() {
+	out="$LOGDIR/fuzz.out"
+	./tests/fuzz/run.sh "$BUILD" >"$out" 2>&1
+	grep -E '^(ok|FAIL) ' "$out" | sed 's/^/  /'
+	grep -q '^FAIL' "$out" && tail -n 40 "$out"
+	count_closing "$out"
 }
 
 tier_distcheck() {

@@ -13,17 +13,22 @@ suppress_normalise(const char *in, char *out, size_t outlen)
 	size_t n;
 	const char *at;
 
-	while (isspace((unsigned char)*in))
-		in++;
 	n = strlen(in);
-	while (n > 0 && isspace((unsigned char)in[n - 1]))
-		n--;
-	if (n >= 2 && in[0] == '<' && in[n - 1] == '>') {
-		in++;
-		n -= 2;
+	/* Peel spaces, one pair of <> and trailing dots until nothing changes, so that
+	 * normalising twice gives the same result as normalising once. */
+	for (size_t before = n + 1; n != before;) {
+		before = n;
+		while (n > 0 && isspace((unsigned char)*in)) {
+			in++;
+			n--;
+		}
+		while (n > 0 && (in[n - 1] == '.' || isspace((unsigned char)in[n - 1])))
+			n--;
+		if (n >= 2 && in[0] == '<' && in[n - 1] == '>') {
+			in++;
+			n -= 2;
+		}
 	}
-	if (n > 0 && in[n - 1] == '.')
-		n--;
 	if (n == 0 || n >= outlen || n >= ADDRESS_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -32,8 +37,8 @@ suppress_normalise(const char *in, char *out, size_t outlen)
 	memcpy(out, in, n);
 	out[n] = '\0';
 	at = strrchr(out, '@');
-	/* A domain must be there, without spaces, and not end in a dot. */
-	if (at == NULL || at[1] == '\0' || strchr(at, ' ') || at[1] == '.')
+	/* A domain must be there, without spaces or empty labels. */
+	if (at == NULL || at[1] == '\0' || strchr(at, ' ') || at[1] == '.' || strstr(at, ".."))
 		return -1;
 	text_lower(out);
 	return 0;

@@ -173,6 +173,10 @@ int
 sio_parse_line(enum sio_format fmt, const char *line, size_t len, int64_t now,
 	       struct sio_entry *e, char *err, size_t errlen)
 {
+	if (memchr(line, '\0', len) != NULL) {
+		snprintf(err, errlen, "NUL byte in line");
+		return -1;
+	}
 	return fmt == SIO_CSV ? parse_csv(line, len, now, e, err, errlen)
 			      : parse_jsonl(line, len, now, e, err, errlen);
 }

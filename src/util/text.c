@@ -122,16 +122,23 @@ text_time_parse(const char *s, int64_t *epoch_r)
 	return 0;
 }
 
+/* The last second RFC 3339's four-digit years can write: 9999-12-31T23:59:59Z. */
+#define TIME_MAX 253402300799LL
+
 int
 text_expiry_parse(const char *s, int64_t now, int64_t *epoch_r)
 {
 	int64_t secs;
 
 	if (text_duration_parse(s, &secs) == 0) {
+		if (secs > TIME_MAX - now)
+			return -1;
 		*epoch_r = now + secs;
 		return 0;
 	}
-	return text_time_parse(s, epoch_r);
+	if (text_time_parse(s, epoch_r) < 0 || *epoch_r < 0 || *epoch_r > TIME_MAX)
+		return -1;
+	return 0;
 }
 
 char *
