@@ -1,0 +1,651 @@
+#!/bin/sh
+# shellcheck disable=SC2317  # functions called through wait_for and the traps
+# test_postfix.sh -- Outpost behind a real Postfix, end to end.
+#
+#   sh tests/e2e/test_postfix.sh        (from the repository root, as root)
+#
+# Starts, all on loopback and all under one temporary directory:
+#   * a sink SMTP server (tests/e2e/sink.py, python3-aiosmtpd) that records
+#     each delivered recipient;
+#   * a real outpostd (binaries from $OUTPOST_BUILD/src, default this tree);
+#   * a PRIVATE Postfix instance (postfix -c DIR: own main.cf/master.cf, queue
+#     and data directories, log file) that relays everything to the sink and
+#     asks outpostd with the restriction lines of contrib/postfix/main.cf and
+#     the -o lines of contrib/postfix/master.cf (only the port is changed);
+# then sends mail with swaks, logged in with XCLIENT LOGIN=<account>, and
+# checks what the client, the sink, Postfix's log and outpostd's log show.
+#
+# Needs root and the Debian packages postfix, swaks, python3-aiosmtpd.  Works
+# without any /etc/postfix/main.cf.  Prints "ok N - ..." / "not ok N - ..." per
+# check and ends with "N passed, N failed"; exit status 0 only if all passed.
+# Every wait is bounded (30 s), the whole run by a watchdog (150 s + one step);
+# the trap stops the Postfix instance, the processes this script started (by
+# their PIDs) and removes the temporary directory.  OUTPOST_E2E_KEEP=1 keeps
+# the directory for inspection.
+
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+TOP=$(pwd)
+BUILD=${OUTPOST_BUILD:-$TOP}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+OUTPOSTD=$BUILD/src/outpostd
+OUTPOSTCTL=$BUILD/src/outpostctl
+PY=/usr/bin/python3
+E2E=$TOP/tests/e2e
+CONTRIB=$TOP/contrib/postfix
+WAIT=30          # seconds, the bound of every single wait
+BUDGET=150       # seconds, the watchdog
+
+N=0
+PASSED=0
+FAILED=0
+T=""
+SINK_PID=""
+OUTPOSTD_PID=""
+WATCHDOG_PID=""
+PF=""
+PFQ=""
+START_TIME=$(date +%s)
+
+ok() {
+	N=$((N + 1)); PASSED=$((PASSED + 1))
+	echo "ok $N - $1"
+}
+
+# notok DESCRIPTION [DETAIL...]: each detail is printed indented with "#".
+notok() {
+	N=$((N + 1)); FAILED=$((FAILED + 1))
+	echo "not ok $N - $1"
+	shift
+	for d in "$@"; do
+		printf '%s\n' "$d" | sed 's/^/#   /'
+	done
+}
+
+# A file's last lines, for failure details.
+tailf() { [ -f "$1" ] && tail -n "${2:-15}" "$1"; }
+
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$WATCHDOG_PID" ]; then
+		kill "$WATCHDOG_PID" 2>/dev/null
+		wait "$WATCHDOG_PID" 2>/dev/null
+	fi
+	if [ -n "$PF" ] && [ -f "$PF/main.cf" ]; then
+		mpid=$(tr -d ' ' 2>/dev/null <"$PFQ/pid/master.pid")
+		timeout 20 postfix -c "$PF" stop >/dev/null 2>&1
+		# master exits after its children; bounded wait so rm -rf finds a quiet tree
+		i=0
+		while [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+	fi
+	for p in $OUTPOSTD_PID $SINK_PID; do
+		kill "$p" 2>/dev/null || continue
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "$T" ] && [ -d "$T" ]; then
+		if [ "${OUTPOST_E2E_KEEP:-}" = 1 ]; then
+			echo "# kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	if [ "${DONE:-0}" != 1 ]; then
+		notok "test ran to its end (aborted: exit status $rc)"
+	fi
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ] && exit 0
+	exit 1
+}
+trap cleanup EXIT
+trap 'echo "# interrupted"; exit 2' INT TERM HUP
+
+# bail: stop here after a failed check that leaves nothing else to test.
+bail() { DONE=1; exit 1; }
+
+# wait_for SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds.
+wait_for() {
+	w_end=$(( $(date +%s) + $1 )); shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s)" -ge "$w_end" ] && return 1
+		sleep 0.2
+	done
+}
+
+port_open() {
+	$PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
+}
+
+# smtp_banner PORT: the server's first line (an smtpd that dies at startup,
+# e.g. on a bad restriction list, closes the connection without one).
+smtp_banner() {
+	$PY -c '
+import socket, sys
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+    s.settimeout(10)
+    print(s.makefile("rb").readline().decode("utf-8", "replace").strip() or "(closed)")
+    s.sendall(b"QUIT\r\n")
+except OSError as e:
+    print("(no banner: %s)" % (e or type(e).__name__))
+' "$1" 2>&1
+}
+
+# ---------------------------------------------------------------- prerequisites
+missing=""
+[ "$(id -u)" = 0 ] || missing="$missing root"
+for c in postfix postconf swaks timeout; do
+	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+done
+$PY -c 'import aiosmtpd' 2>/dev/null || missing="$missing python3-aiosmtpd"
+[ -x "$OUTPOSTD" ] && [ -x "$OUTPOSTCTL" ] || missing="$missing outpostd/outpostctl in $BUILD/src (build first)"
+[ -f "$CONTRIB/main.cf" ] && [ -f "$CONTRIB/master.cf" ] || missing="$missing contrib/postfix/main.cf,master.cf"
+if [ -n "$missing" ]; then
+	notok "prerequisites" "missing:$missing"
+	DONE=1
+	bail
+fi
+
+T=$(mktemp -d /tmp/outpost-e2e.XXXXXX) || exit 1
+# smtpd and the other Postfix daemons run as "postfix" and must traverse this.
+chmod 0755 "$T"
+
+# The watchdog: TERM to this script after $BUDGET s (its trap then cleans up).
+MAIN_PID=$$
+(
+	sleep "$BUDGET" &
+	sp=$!
+	trap 'kill $sp 2>/dev/null; exit 0' TERM
+	wait $sp && { echo "# watchdog: test exceeded ${BUDGET}s"; kill -TERM "$MAIN_PID"; }
+) &
+WATCHDOG_PID=$!
+
+# Three distinct free loopback ports: outpostd, smtpd, the submission smtpd.
+set -- $($PY -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+')
+POLICYPORT=$1 SMTPPORT=$2 SUBPORT=$3
+
+# ---------------------------------------------------------------- the sink
+$PY "$E2E/sink.py" --port 0 --log "$T/sink.log" --ready "$T/sink.port" >"$T/sink.out" 2>&1 &
+SINK_PID=$!
+if ! wait_for "$WAIT" test -s "$T/sink.port"; then
+	notok "sink started" "$(tailf "$T/sink.out")"
+	bail
+fi
+SINKPORT=$(cat "$T/sink.port")
+
+# ---------------------------------------------------------------- outpostd
+mkdir -p "$T/outpost"
+OCONF=$T/outpost/outpost.conf
+cat >"$OCONF" <<EOF
+user = "";
+pidfile = "run/outpostd.pid";
+control_socket = "run/outpostd.ctl";
+store = { path = "db"; map_size = "64M"; };
+policy = { listen = "inet:127.0.0.1:$POLICYPORT"; workers = 2; };
+dns = { servers = [ "127.0.0.1:1" ]; };
+EOF
+OLOG=$T/outpostd.log
+"$OUTPOSTD" -c "$OCONF" -f >"$OLOG" 2>&1 &
+OUTPOSTD_PID=$!
+if wait_for "$WAIT" port_open "$POLICYPORT"; then
+	ok "outpostd started (pid $OUTPOSTD_PID, inet:127.0.0.1:$POLICYPORT)"
+else
+	notok "outpostd started" "$(tailf "$OLOG")"
+	bail
+fi
+
+ctl() { timeout "$WAIT" "$OUTPOSTCTL" -c "$OCONF" "$@"; }
+
+# ---------------------------------------------------------------- Postfix
+# Config, queue and data directories side by side: "postfix check" walks the
+# config directory and warns about the postfix-owned queue inside it.
+PF=$T/pf/etc
+PFQ=$T/pf/spool
+mkdir -p "$PF" "$PFQ" "$T/pf/data"
+chown postfix "$T/pf/data"
+
+# contrib_params FILE NAME...: the commented "#name =" parameter blocks
+# (with their indented "#    ..." continuation lines) of a contrib file,
+# uncommented, with the policy port replaced by this test's.
+contrib_params() {
+	f=$1; shift
+	for name in "$@"; do
+		awk -v name="$name" '
+			$0 ~ "^#" name "[ \t]*=" { on = 1; print substr($0, 2); next }
+			on && /^#[ \t][ \t]+[^ \t]/ { print substr($0, 2); next }
+			{ on = 0 }
+		' "$f"
+	done | sed "s/inet:127\.0\.0\.1:10040/inet:127.0.0.1:$POLICYPORT/g"
+}
+
+# contrib_oline FILE NAME: the "#  -o NAME=..." line of contrib master.cf.
+contrib_oline() {
+	sed -n "s/^#\([ \t][ \t]*-o[ \t][ \t]*$2=.*\)/\1/p" "$1"
+}
+
+CONTRIB_MAIN=$(contrib_params "$CONTRIB/main.cf" \
+	smtpd_recipient_restrictions smtpd_end_of_data_restrictions \
+	outpost_submission_recipient_restrictions outpost_submission_end_of_data_restrictions)
+CONTRIB_SUB=$(contrib_oline "$CONTRIB/master.cf" smtpd_recipient_restrictions;
+	contrib_oline "$CONTRIB/master.cf" smtpd_end_of_data_restrictions)
+
+cat >"$PF/main.cf" <<EOF
+# Private Postfix instance of tests/e2e/test_postfix.sh (generated).
+compatibility_level = 3.6
+queue_directory = $PFQ
+data_directory = $T/pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mta.outpost-e2e.test
+mydomain = outpost-e2e.test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+relayhost = [127.0.0.1]:$SINKPORT
+default_transport = smtp:[127.0.0.1]:$SINKPORT
+relay_transport = smtp:[127.0.0.1]:$SINKPORT
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+maillog_file = $T/maillog
+maillog_file_prefixes = $T
+biff = no
+# The sink's "defer" recipients must not keep the queue busy.
+minimal_backoff_time = 300s
+maximal_backoff_time = 600s
+
+# ---- from contrib/postfix/main.cf (policy port changed) ----
+$CONTRIB_MAIN
+EOF
+
+# Every daemon unchrooted (column 5 "n"): Debian's stock master.cf says "y".
+# The second smtpd is contrib's submission service: its Outpost -o lines come
+# from contrib/postfix/master.cf; its TLS-only lines are left out (no
+# certificate here), and smtpd_sasl_auth_enable=yes is what makes
+# permit_sasl_authenticated honour an XCLIENT LOGIN.
+cat >"$PF/master.cf" <<EOF
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+127.0.0.1:$SMTPPORT inet n - n - - smtpd
+127.0.0.1:$SUBPORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_client_restrictions=
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+$CONTRIB_SUB
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+
+# The restriction lists Postfix actually parsed must be contrib's.
+rr=$(postconf -c "$PF" -h smtpd_recipient_restrictions 2>&1)
+eod=$(postconf -c "$PF" -h smtpd_end_of_data_restrictions 2>&1)
+subrr=$(postconf -c "$PF" -P "127.0.0.1:$SUBPORT/inet/smtpd_recipient_restrictions" 2>&1)
+subrr_val=$(postconf -c "$PF" -h outpost_submission_recipient_restrictions 2>&1)
+case $rr in
+"check_policy_service { inet:127.0.0.1:$POLICYPORT,"*"{ default_action = 4"*" } }, permit_sasl_authenticated, permit_mynetworks, reject_unauth_destination")
+	rr_ok=1 ;;
+*)	rr_ok=0 ;;
+esac
+case $eod in
+"check_policy_service { inet:127.0.0.1:$POLICYPORT,"*"default_action=DUNNO }") eod_ok=1 ;;
+*) eod_ok=0 ;;
+esac
+case $subrr in
+*"smtpd_recipient_restrictions = \$outpost_submission_recipient_restrictions")
+	case $subrr_val in
+	"check_policy_service { inet:127.0.0.1:$POLICYPORT,"*"}, permit_sasl_authenticated, reject") sub_ok=1 ;;
+	*) sub_ok=0 ;;
+	esac ;;
+*) sub_ok=0 ;;
+esac
+if [ $rr_ok = 1 ] && [ $eod_ok = 1 ] && [ $sub_ok = 1 ]; then
+	ok "Postfix parses contrib's restriction lists (policy first, fail-closed at RCPT, fail-open at end of data)"
+else
+	notok "Postfix parses contrib's restriction lists" \
+		"smtpd_recipient_restrictions = $rr" "smtpd_end_of_data_restrictions = $eod" \
+		"submission: $subrr" "outpost_submission_recipient_restrictions = $subrr_val"
+fi
+
+pf_out=$(timeout "$WAIT" postfix -c "$PF" start 2>&1)
+pf_rc=$?
+if [ $pf_rc = 0 ] && wait_for "$WAIT" port_open "$SMTPPORT" && wait_for "$WAIT" port_open "$SUBPORT"; then
+	b1=$(smtp_banner "$SMTPPORT")
+	b2=$(smtp_banner "$SUBPORT")
+fi
+case "$pf_rc|${b1:-}|${b2:-}" in
+"0|220 "*"|220 "*)
+	ok "private Postfix instance started, both smtpd services answer 220 (127.0.0.1:$SMTPPORT, :$SUBPORT; sink :$SINKPORT)" ;;
+*)
+	notok "private Postfix instance started and smtpd answers 220" "postfix start: exit $pf_rc: $pf_out" \
+		"banners: ${b1:-} / ${b2:-}" "$(tailf "$T/maillog")"
+	bail ;;
+esac
+
+# ---------------------------------------------------------------- helpers
+# send ID PORT LOGIN FROM RCPT[,RCPT...]: one swaks session with XCLIENT
+# LOGIN=LOGIN; the transcript goes to $T/swaks.ID.
+send() {
+	timeout "$WAIT" swaks --server 127.0.0.1 --port "$2" --xclient-login "$3" \
+		--helo client.outpost-e2e.test --from "$4" --to "$5" \
+		--header "Subject: outpost e2e $1" --header "Message-Id: <$1.e2e@app.test>" \
+		--timeout 25 >"$T/swaks.$1" 2>&1
+	echo $? >"$T/swaks.$1.rc"
+	# What outpostd must have seen: one request per RCPT, one per queued
+	# message (END-OF-MESSAGE), a refusal per refused RCPT.
+	if [ "$OUTPOSTD_PID" ]; then
+		EXP_REQ=$((EXP_REQ + $(grep -c -- '-> RCPT TO:' "$T/swaks.$1")))
+		[ -n "$(queued_id "$1")" ] && EXP_REQ=$((EXP_REQ + 1))
+		EXP_REF=$((EXP_REF + $(grep -c '^ *<\*\* [45][0-9][0-9] [45]\.[0-9]*\.[0-9]* <[^>]*>: Recipient address rejected' "$T/swaks.$1")))
+	fi
+}
+EXP_REQ=0
+EXP_REF=0
+
+# rcpt_reply ID RCPT: the server's reply line to "RCPT TO:<RCPT>" in that transcript.
+rcpt_reply() {
+	awk -v r="RCPT TO:<$2>" '
+		found && /^ *<(-|\*\*) / { sub(/^ *<(-|\*\*) +/, ""); print; exit }
+		index($0, r) { found = 1 }
+	' "$T/swaks.$1"
+}
+
+# queued_id ID: the queue id of "250 2.0.0 Ok: queued as QID" in that transcript.
+queued_id() {
+	sed -n 's/^ *<- *250 .*queued as \([0-9A-Za-z]*\).*/\1/p' "$T/swaks.$1" | tail -n 1
+}
+
+# delivered RCPT: how many times the sink received RCPT.
+delivered() {
+	grep -c "^to=<$1> " "$T/sink.log" 2>/dev/null || true
+}
+in_sink() { [ "$(delivered "$1")" -ge 1 ]; }
+
+transcript() { sed 's/^/swaks: /' "$T/swaks.$1"; }
+
+# ---------------------------------------------------------------- 1. setup
+setup_out=""
+setup_ok=1
+# setup ARGS...: one outpostctl command; a failure is remembered with its output.
+setup() {
+	s_out=$(ctl "$@" 2>&1)
+	s_rc=$?
+	[ $s_rc = 0 ] || setup_ok=0
+	setup_out="$setup_out
+outpostctl $*: exit $s_rc $s_out"
+}
+setup account add acct1
+setup account add acct2
+setup account pause acct2 --reason "bounce rate too high"
+setup suppress add supp@dest.test --account acct1 --reason bounce
+setup suppress add @blocked.test
+show=$(ctl account show acct2 2>&1)
+case $show in *paused*) ;; *) setup_ok=0; setup_out="$setup_out
+account show acct2: $show" ;; esac
+if [ $setup_ok = 1 ]; then
+	ok "outpostctl: acct1, acct2 paused (\"bounce rate too high\"), supp@dest.test suppressed for acct1, @blocked.test globally"
+else
+	notok "outpostctl setup" "$setup_out"
+fi
+
+# ---------------------------------------------------------------- 2. accepted and delivered
+send ok1 "$SMTPPORT" acct1 a@app.test ok@dest.test
+r=$(rcpt_reply ok1 ok@dest.test)
+qid_ok1=$(queued_id ok1)
+case $r in
+250*)
+	if [ -n "$qid_ok1" ]; then
+		ok "acct1 -> ok@dest.test: RCPT $r, queued as $qid_ok1"
+	else
+		notok "acct1 -> ok@dest.test: message queued" "$(transcript ok1)"
+	fi ;;
+*) notok "acct1 -> ok@dest.test: RCPT accepted (got: $r)" "$(transcript ok1)" "$(tailf "$OLOG" 5)" ;;
+esac
+if wait_for "$WAIT" in_sink ok@dest.test; then
+	ok "acct1 -> ok@dest.test delivered to the sink"
+else
+	notok "acct1 -> ok@dest.test delivered to the sink within ${WAIT}s" "$(tailf "$T/maillog")" "sink: $(tailf "$T/sink.log")"
+fi
+
+# ---------------------------------------------------------------- 3. paused account
+send paused "$SMTPPORT" acct2 b@app.test retry@dest.test
+r=$(rcpt_reply paused retry@dest.test)
+case $r in
+4[0-9][0-9]*paused*"bounce rate too high"*)
+	ok "acct2 (paused) -> retry@dest.test: RCPT $r" ;;
+*) notok "acct2 (paused): RCPT 4xx with \"paused\" and the reason (got: $r)" "$(transcript paused)" "$(tailf "$OLOG" 5)" ;;
+esac
+if [ -z "$(queued_id paused)" ]; then
+	ok "acct2 (paused): no message queued"
+else
+	notok "acct2 (paused): no message queued" "$(transcript paused)"
+fi
+
+# ---------------------------------------------------------------- 4. suppressions
+send supp "$SMTPPORT" acct1 a@app.test supp@dest.test
+r=$(rcpt_reply supp supp@dest.test)
+case $r in
+5[0-9][0-9]*"suppression list"*) ok "acct1 -> supp@dest.test (account suppression): RCPT $r" ;;
+*) notok "acct1 -> supp@dest.test: RCPT 5xx \"suppression list\" (got: $r)" "$(transcript supp)" ;;
+esac
+send blocked "$SMTPPORT" acct1 a@app.test x@blocked.test
+r=$(rcpt_reply blocked x@blocked.test)
+case $r in
+5[0-9][0-9]*) ok "acct1 -> x@blocked.test (global @blocked.test): RCPT $r" ;;
+*) notok "acct1 -> x@blocked.test: RCPT 5xx (got: $r)" "$(transcript blocked)" ;;
+esac
+
+# ---------------------------------------------------------------- 5. one good, one suppressed
+# The good recipient first: the suppressed RCPT then already has a queue id.
+send multi "$SMTPPORT" acct1 a@app.test good@dest.test,supp@dest.test
+r_good=$(rcpt_reply multi good@dest.test)
+r_supp=$(rcpt_reply multi supp@dest.test)
+qid_multi=$(queued_id multi)
+case "$r_good|$r_supp" in
+250*"|"5[0-9][0-9]*"suppression list"*)
+	if [ -n "$qid_multi" ]; then
+		ok "acct1 -> good@ + supp@dest.test: good $r_good; supp $r_supp; queued as $qid_multi"
+	else
+		notok "acct1 -> good@ + supp@dest.test: message queued" "$(transcript multi)"
+	fi ;;
+*) notok "acct1 -> good@ + supp@dest.test: only supp@ refused (good: $r_good; supp: $r_supp)" "$(transcript multi)" ;;
+esac
+if wait_for "$WAIT" in_sink good@dest.test; then
+	# Both would be in the same envelope: once good@ is there, supp@ never will be.
+	if [ "$(delivered supp@dest.test)" = 0 ]; then
+		ok "good@dest.test delivered, supp@dest.test not"
+	else
+		notok "supp@dest.test must not reach the sink" "$(cat "$T/sink.log")"
+	fi
+else
+	notok "good@dest.test delivered to the sink within ${WAIT}s" "$(tailf "$T/maillog")" "sink: $(tailf "$T/sink.log")"
+fi
+
+# ---------------------------------------------------------------- 6. resume, the retry goes through
+out=$(ctl account resume acct2 2>&1)
+rc=$?
+if [ $rc = 0 ]; then
+	ok "outpostctl account resume acct2"
+else
+	notok "outpostctl account resume acct2: exit $rc" "$out"
+fi
+send resumed "$SMTPPORT" acct2 b@app.test retry@dest.test
+r=$(rcpt_reply resumed retry@dest.test)
+case $r in
+250*) ok "acct2 (resumed) retries retry@dest.test: RCPT $r, queued as $(queued_id resumed)" ;;
+*) notok "acct2 (resumed): RCPT accepted (got: $r)" "$(transcript resumed)" "$(tailf "$OLOG" 5)" ;;
+esac
+if wait_for "$WAIT" in_sink retry@dest.test; then
+	n=$(delivered retry@dest.test)
+	if [ "$n" = 1 ]; then
+		ok "retry@dest.test delivered exactly once (the paused attempt sent nothing; its retry is delivered)"
+	else
+		notok "retry@dest.test delivered exactly once (got $n)" "$(cat "$T/sink.log")"
+	fi
+else
+	notok "retry@dest.test delivered within ${WAIT}s" "$(tailf "$T/maillog")" "sink: $(tailf "$T/sink.log")"
+fi
+
+# ---------------------------------------------------------------- submission service (contrib master.cf)
+send sub_supp "$SUBPORT" acct1 a@app.test supp@dest.test
+r=$(rcpt_reply sub_supp supp@dest.test)
+case $r in
+5[0-9][0-9]*"suppression list"*) ok "submission service (contrib master.cf -o lines): acct1 -> supp@dest.test RCPT $r" ;;
+*) notok "submission service: acct1 -> supp@dest.test RCPT 5xx (got: $r)" "$(transcript sub_supp)" ;;
+esac
+send sub_ok "$SUBPORT" acct1 a@app.test sub@dest.test
+r=$(rcpt_reply sub_ok sub@dest.test)
+case $r in
+250*)
+	if wait_for "$WAIT" in_sink sub@dest.test; then
+		ok "submission service: acct1 -> sub@dest.test accepted ($r) and delivered"
+	else
+		notok "submission service: sub@dest.test delivered within ${WAIT}s" "$(tailf "$T/maillog")"
+	fi ;;
+*) notok "submission service: acct1 -> sub@dest.test accepted (got: $r)" "$(transcript sub_ok)" ;;
+esac
+
+# ---------------------------------------------------------------- the sink's bounce/defer answers
+send sinkcodes "$SMTPPORT" acct1 a@app.test bounce-me@dest.test,defer-me@dest.test
+bounced_logged() {
+	grep -q 'to=<bounce-me@dest.test>.*dsn=5\.1\.1, status=bounced' "$T/maillog" 2>/dev/null &&
+	grep -q 'to=<defer-me@dest.test>.*dsn=4\.3\.0, status=deferred' "$T/maillog" 2>/dev/null
+}
+if wait_for "$WAIT" bounced_logged; then
+	ok "sink answers 550 5.1.1 to bounce*, 451 4.3.0 to defer* (Postfix logs status=bounced / status=deferred)"
+else
+	notok "sink bounce/defer answers logged by Postfix within ${WAIT}s" "$(transcript sinkcodes)" "$(tailf "$T/maillog")"
+fi
+
+# ---------------------------------------------------------------- 7. outpostd's decision log
+pl=$(grep 'decision ' "$OLOG" | grep 'rule=paused' | grep 'account=acct2' | grep 'rcpt=<retry@dest.test>' | head -n 1)
+case $pl in
+*"instance="[0-9a-f]*.[0-9a-f]*.[0-9a-f]*.[0-9a-f]*" "*"sasl=acct2"*"action=tempfail"*)
+	ok "outpostd logged the paused refusal with its instance: $(echo "$pl" | sed 's/.*\(decision .*\) from=.*/\1/')" ;;
+*) notok "outpostd log: decision ... rule=paused with the instance (got: $pl)" "$(grep decision "$OLOG")" ;;
+esac
+sl=$(grep 'decision ' "$OLOG" | grep 'rule=suppressed' | grep "queue_id=$qid_multi " | grep 'rcpt=<supp@dest.test>' | head -n 1)
+qid_rejected() { grep -q "$qid_multi: reject: RCPT from .*<supp@dest.test>: .*suppression list" "$T/maillog"; }
+if [ -n "$qid_multi" ] && [ -n "$sl" ] && wait_for "$WAIT" qid_rejected; then
+	ok "outpostd logged the suppressed refusal with Postfix's queue id $qid_multi (same id in Postfix's reject line)"
+else
+	notok "outpostd log: decision queue_id=$qid_multi ... rule=suppressed" "outpostd: $sl" \
+		"$(grep decision "$OLOG")" "postfix: $(grep "reject: RCPT" "$T/maillog")"
+fi
+
+# ---------------------------------------------------------------- Postfix's side of the story
+pf_logged() {
+	grep -q "client=[^,]*\[127\.0\.0\.1\], sasl_method=XCLIENT, sasl_username=acct1" "$T/maillog" &&
+	grep -q "NOQUEUE: reject: RCPT from .*: 450 4\.7\.1 <retry@dest.test>: Recipient address rejected: .*paused" "$T/maillog"
+}
+if wait_for "$WAIT" pf_logged; then
+	ok "Postfix logged the XCLIENT login (sasl_username=acct1) and the paused account's 450 4.7.1"
+else
+	notok "Postfix log: sasl_username=acct1 and the 450 reject" "$(grep -E 'client=|reject:' "$T/maillog")"
+fi
+probs=$(grep -E 'problem talking to server|Server configuration problem|Policy service unavailable|warning: .*policy' "$T/maillog")
+if [ -z "$probs" ]; then
+	ok "no policy-service trouble in Postfix's log (no timeouts, retries or default_action)"
+else
+	notok "policy-service trouble in Postfix's log" "$probs"
+fi
+
+# ---------------------------------------------------------------- outpostd's counters
+# stats FIELD: the sum of FIELD over outpostd's workers (outpostctl status --json).
+stats() {
+	ctl status --json 2>/dev/null | $PY -c '
+import json, sys
+o = json.loads(sys.stdin.read())
+print(sum(w.get(sys.argv[1], 0) for w in o["workers"]))
+' "$1" 2>/dev/null
+}
+counters_match() {
+	[ "$(stats requests)" = "$EXP_REQ" ] && [ "$(stats refusals)" = "$EXP_REF" ]
+}
+if wait_for "$WAIT" counters_match && [ "$(stats bad_requests)" = 0 ] && [ "$(stats store_errors)" = 0 ]; then
+	ok "outpostd saw every RCPT and END-OF-MESSAGE request: $EXP_REQ requests, $EXP_REF refusals, 0 bad, 0 store errors"
+else
+	notok "outpostd's counters: want $EXP_REQ requests, $EXP_REF refusals, 0 bad, 0 store errors" \
+		"$(ctl status 2>&1)"
+fi
+
+# ---------------------------------------------------------------- outpostd stops cleanly
+kill -TERM "$OUTPOSTD_PID" 2>/dev/null
+i=0
+while kill -0 "$OUTPOSTD_PID" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+if kill -0 "$OUTPOSTD_PID" 2>/dev/null; then
+	notok "outpostd exits on SIGTERM within 30s" "$(tailf "$OLOG")"
+else
+	wait "$OUTPOSTD_PID"
+	rc=$?
+	OUTPOSTD_PID=""
+	if [ $rc = 0 ]; then
+		ok "outpostd exits 0 on SIGTERM"
+	else
+		notok "outpostd exits 0 on SIGTERM (got $rc)" "$(tailf "$OLOG")"
+	fi
+fi
+if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$OLOG"; then
+	notok "no sanitizer report in outpostd's log" "$(grep -A20 -E 'Sanitizer|runtime error' "$OLOG" | head -40)"
+fi
+
+# ---------------------------------------------------------------- fail-closed without outpostd
+# contrib's default_action: after try_limit (2) refused connections Postfix
+# answers 451 4.3.0 itself -- the client keeps the message, nothing slips by.
+if [ -z "$OUTPOSTD_PID" ]; then
+	send down "$SMTPPORT" acct1 a@app.test down@dest.test
+	r=$(rcpt_reply down down@dest.test)
+	case $r in
+	"451 4.3.0 "*"Policy service unavailable"*)
+		if [ -z "$(queued_id down)" ]; then
+			ok "outpostd down: RCPT $r (contrib's fail-closed default_action), nothing queued"
+		else
+			notok "outpostd down: nothing queued" "$(transcript down)"
+		fi ;;
+	*) notok "outpostd down: RCPT 451 4.3.0 Policy service unavailable (got: $r)" "$(transcript down)" "$(tailf "$T/maillog" 8)" ;;
+	esac
+fi
+
+echo "# $(( $(date +%s) - START_TIME ))s"
+DONE=1
+exit 0
