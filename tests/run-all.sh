@@ -4,15 +4,17 @@
 #   blackbox    the real outpostd/outpostctl on loopback (tests/blackbox/test_*.py)
 #   e2e         a real Postfix instance (tests/e2e/test_*.sh)
 #   sanitizers  unit + black-box again, built with ASan + UBSan in build-asan/
+#   valgrind    a black-box scenario with outpostd under valgrind (memcheck)
 #   fuzz        libFuzzer targets, FUZZ_SECONDS (20) each (tests/fuzz/run.sh)
 #   distcheck   make distcheck (unit tests only)
-# Assumes the tree is configured and built (./dev.sh test does that).
+# Assumes build/ is configured and built (./dev.sh test does that).
 # TIERS="unit blackbox" limits the run.
 set -u
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
+BUILD=$TOP/build
 PY=/usr/bin/python3
-TIERS=${TIERS:-"unit blackbox e2e sanitizers fuzz distcheck"}
+TIERS=${TIERS:-"unit blackbox e2e sanitizers valgrind fuzz distcheck"}
 PASSED=0
 FAILED=0
 LOGDIR=$TOP/tests/logs
@@ -36,7 +38,7 @@ count_closing() {
 # cmocka cases in the unit test logs of build directory $1.
 count_unit() {
 	p=0; f=0
-	for log in "$1"/tests/unit/*.log; do
+	for log in "$1"/tests/unit/*.log "$1"/tests/fuzz/*.log; do
 		[ -f "$log" ] || continue
 		n=$(sed -n -E 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' "$log" | tail -n 1)
 		m=$(sed -n -E 's/^\[  FAILED  \] ([0-9]+) test.*/\1/p' "$log" | tail -n 1)
@@ -50,8 +52,9 @@ count_unit() {
 }
 
 tier_unit() {
-	make -j2 check >"$LOGDIR/unit.out" 2>&1 || { tail -n 30 "$LOGDIR/unit.out"; for l in tests/unit/*.log; do grep -q FAILED "$l" && cat "$l"; done; }
-	count_unit "$TOP"
+	make -C "$BUILD" -j2 check >"$LOGDIR/unit.out" 2>&1 ||
+		{ tail -n 30 "$LOGDIR/unit.out"; for l in "$BUILD"/tests/unit/*.log; do grep -q FAILED "$l" && cat "$l"; done; }
+	count_unit "$BUILD"
 }
 
 # Python black-box tests against the binaries in build directory $1.
@@ -69,7 +72,7 @@ tier_e2e() {
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] || continue
 		out="$LOGDIR/$(basename "$t" .sh).out"
-		OUTPOST_BUILD=$TOP sh "$t" >"$out" 2>&1
+		OUTPOST_BUILD=$BUILD sh "$t" >"$out" 2>&1
 		grep -E '^(ok|FAIL|not ok) ' "$out" | sed 's/^/  /'
 		grep -q '^FAIL\|^not ok' "$out" && tail -n 60 "$out"
 		count_closing "$out"
@@ -100,8 +103,23 @@ tier_fuzz() {
 	count_closing "$out"
 }
 
+# One scenario (the policy black-box tests that exercise parsing, decisions,
+# reload and draining) with every outpostd process under memcheck.
+tier_valgrind() {
+	out="$LOGDIR/valgrind.out"
+	OUTPOST_BUILD=$BUILD OUTPOST_DAEMON_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+		$PY tests/blackbox/test_policy.py clean_mail_gets_dunno \
+		suppressed_recipient_rejected_with_reason_and_date paused_account_tempfailed_with_reason \
+		many_requests_on_one_connection_and_pipelined malformed_input_closes_only_that_connection \
+		identity_sources_and_mappings end_of_message_is_recorded_once reload_good_and_bad_config \
+		sigterm_drains_and_exits_zero >"$out" 2>&1
+	grep -E '^(ok|FAIL) ' "$out" | sed 's/^/  /'
+	grep -q '^FAIL' "$out" && tail -n 80 "$out"
+	count_closing "$out"
+}
+
 tier_distcheck() {
-	if make -j2 distcheck >"$LOGDIR/distcheck.out" 2>&1; then
+	if make -C "$BUILD" -j2 distcheck >"$LOGDIR/distcheck.out" 2>&1; then
 		echo "  make distcheck: ok"; add 1 0
 	else
 		tail -n 40 "$LOGDIR/distcheck.out"; echo "  make distcheck: FAILED"; add 0 1
@@ -112,7 +130,7 @@ ALL_START=$(date +%s)
 for tier in $TIERS; do
 	start=$(date +%s)
 	echo "== tier $tier"
-	"tier_$tier" "$TOP" ""
+	"tier_$tier" "$BUILD" ""
 	echo "== tier $tier: $(( $(date +%s) - start ))s"
 done
 echo "== all tiers: $(( $(date +%s) - ALL_START ))s"

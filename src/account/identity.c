@@ -72,7 +72,8 @@ identity_key(const char *spec, char *key, size_t keylen, char *err, size_t errle
 	} else if (n == 6 && strncmp(spec, "domain", 6) == 0) {
 		char tmp[ADDRESS_MAX + 1];
 		snprintf(tmp, sizeof(tmp), "@%s", colon[1] == '@' ? colon + 2 : colon + 1);
-		if (suppress_normalise(tmp, norm, sizeof(norm)) < 0) {
+		/* "domain:a@b" would never match: lookups use the part after the last '@'. */
+		if (suppress_normalise(tmp, norm, sizeof(norm)) < 0 || strchr(norm + 1, '@')) {
 			snprintf(err, errlen, "'%s': not a domain", colon + 1);
 			return 0;
 		}
@@ -82,9 +83,11 @@ identity_key(const char *spec, char *key, size_t keylen, char *err, size_t errle
 			 spec);
 		return 0;
 	}
-	return (size_t)snprintf(key, keylen, "%.*s:%s", (int)n, spec, norm) < keylen
-		   ? strlen(key)
-		   : 0;
+	if ((size_t)snprintf(key, keylen, "%.*s:%s", (int)n, spec, norm) >= keylen) {
+		snprintf(err, errlen, "'%s': too long", spec);
+		return 0;
+	}
+	return strlen(key);
 }
 
 void

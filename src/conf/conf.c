@@ -286,6 +286,8 @@ set_idlist(struct loader *ld, const struct schema_key *k, const config_setting_t
 				return fail(ld, s, "%s: '%s' listed twice", k->name, l->v[i]);
 		c->accounts.identity[c->accounts.nidentity++] = v;
 	}
+	if (c->accounts.nidentity == 0)
+		return fail(ld, s, "%s: at least one source is needed", k->name);
 	return 0;
 }
 
@@ -359,6 +361,9 @@ set_number(struct loader *ld, const struct schema_key *k, const config_setting_t
 
 	if (read_number(ld, k, s, str, &v) < 0)
 		return -1;
+	if (v < k->min && k->max == 0)
+		return fail(ld, s, "%s: %lld is too small (at least %lld)", k->name, (long long)v,
+			    (long long)k->min);
 	if (v < k->min || (k->max && v > k->max))
 		return fail(ld, s, "%s: %lld is out of range [%lld, %lld]", k->name, (long long)v,
 			    (long long)k->min, (long long)k->max);

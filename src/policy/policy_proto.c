@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "policy_proto.h"
+#include "util/log.h"
 
 static const struct {
 	const char *name;
@@ -167,9 +168,14 @@ policy_reply_format(const struct verdict *v, char *buf, size_t len)
 		n = snprintf(buf, len, "action=DUNNO\n\n");
 	}
 	if (n < 0 || (size_t)n >= len) {
-		/* Never send a truncated line: fall back to the bare code. */
-		n = snprintf(buf, len, "action=%s %s %s\n\n", v->code[0] ? v->code : "DUNNO",
-			     v->dsn, v->rule ? v->rule : "");
+		/* Never send a truncated line: fall back to the bare action. */
+		if (v->kind == VK_HOLD || !v->code[0])
+			n = snprintf(buf, len, "action=%s\n\n", v->kind == VK_HOLD ? "HOLD" : "DUNNO");
+		else
+			n = snprintf(buf, len, "action=%s %s %s\n\n", v->code, v->dsn,
+				     v->rule ? v->rule : "refused");
+		if (n < 0 || (size_t)n >= len)
+			log_bug("policy reply buffer of %zu bytes", len);
 	}
 	return (size_t)n;
 }

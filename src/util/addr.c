@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,7 @@ addr_net_parse(const char *s, struct ipnet *net)
 		return -1;
 	memcpy(buf, s, (size_t)(slash - s));
 	buf[slash - s] = '\0';
-	if (addr_ip_parse(buf, net) < 0 || slash[1] == '\0')
+	if (addr_ip_parse(buf, net) < 0 || !isdigit((unsigned char)slash[1]))
 		return -1;
 	errno = 0;
 	prefix = strtol(slash + 1, &end, 10);

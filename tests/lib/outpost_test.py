@@ -23,7 +23,9 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILD = os.path.abspath(os.environ.get("OUTPOST_BUILD", SRCDIR))
+BUILD = os.path.abspath(os.environ.get("OUTPOST_BUILD") or (
+    os.path.join(SRCDIR, "build") if os.path.exists(os.path.join(SRCDIR, "build", "src", "outpostd"))
+    else SRCDIR))
 OUTPOSTD = os.path.join(BUILD, "src", "outpostd")
 OUTPOSTCTL = os.path.join(BUILD, "src", "outpostctl")
 # A wrapper such as "valgrind --error-exitcode=99 ..." for the daemon.
@@ -286,6 +288,8 @@ class Daemon:
         for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
             if marker in text:
                 raise TestFailure("sanitizer report in outpostd log:\n" + text[-4000:])
+        if re.search(r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]", text):
+            raise TestFailure("valgrind report in outpostd log:\n" + text[-6000:])
 
     def cleanup(self):
         if self.proc is not None:
