@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 BUILD_PKGS="autoconf automake libtool pkg-config make gcc libconfig-dev liblmdb-dev
  libc-ares-dev libmilter-dev libevent-dev libjansson-dev"
 TEST_PKGS="libcmocka-dev lmdb-utils python3 python3-aiosmtpd postfix swaks clang
- libclang-rt-14-dev"
+ libclang-rt-14-dev valgrind"
 
 # Install the Debian packages in $* that are not installed yet.
 need() {
@@ -28,10 +28,12 @@ need() {
 	apt-get install -y -q --no-install-recommends $missing
 }
 
+# Out of tree in build/, so that tests can add other build trees (build-asan/).
 build() {
 	[ -x configure ] || autoreconf -fi
-	[ -f Makefile ] || ./configure --enable-werror
-	make -j"$(nproc)"
+	mkdir -p build
+	[ -f build/Makefile ] || (cd build && ../configure --enable-werror)
+	make -C build -j"$(nproc)"
 }
 
 case "${1:-}" in
@@ -39,7 +41,7 @@ run)
 	need $BUILD_PKGS
 	build
 	mkdir -p var
-	exec ./src/outpostd -f -c etc/outpost.conf
+	exec ./build/src/outpostd -f -c etc/outpost.conf
 	;;
 test)
 	need $BUILD_PKGS $TEST_PKGS
