@@ -237,8 +237,9 @@ main(int argc, char **argv)
 	}
 	pidfile_write(conf->pidfile);
 	drop_privileges(conf, pw);
-	ch = master_run(conf, &opts);
+	ch = master_run(&conf, &opts);
 	if (conf->pidfile[0])
 		unlink(conf->pidfile);
+	conf_free(conf);
 	return ch;
 }

@@ -36,7 +36,7 @@ struct master {
 	int nlisten;
 	int ctl_fd;
 	int ctl_conn; /* the control connection being answered, closed in children */
-	struct event *ev_ctl, *ev_tick, *ev_kill;
+	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig;
 	int stopping;
 	time_t started;
 	unsigned reloads, reload_failures;
@@ -149,7 +149,8 @@ master_reload(char *why, size_t whylen)
 	reload_warn_fixed(M.conf, nc);
 	log_verbose(nc->verbose + LOG_LVL_INFO);
 	children_replace_all(M.children, nc);
-	/* The old snapshot stays allocated: retiring workers were forked from it. */
+	/* Workers forked from the old snapshot have their own copy of it. */
+	conf_free(M.conf);
 	M.conf = nc;
 	M.reloads++;
 	log_info("configuration reloaded from %s", nc->file);
@@ -253,7 +254,8 @@ sig_setup(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-	event_add(event_new(M.base, sig_pipe[0], EV_READ | EV_PERSIST, sig_pipe_cb, NULL), NULL);
+	M.ev_sig = event_new(M.base, sig_pipe[0], EV_READ | EV_PERSIST, sig_pipe_cb, NULL);
+	event_add(M.ev_sig, NULL);
 }
 
 void
@@ -342,8 +344,10 @@ reply:
 }
 
 int
-master_run(struct conf *conf, const struct master_opts *opts)
+master_run(struct conf **confp, const struct master_opts *opts)
 {
+	struct conf *conf = *confp;
+
 	M.conf = conf;
 	M.opts = opts;
 	M.started = time(NULL);
@@ -367,6 +371,14 @@ master_run(struct conf *conf, const struct master_opts *opts)
 		close(M.listen_fds[i]);
 	if (M.ctl_fd >= 0)
 		unlink(M.conf->control_socket);
+	children_destroy(M.children);
+	event_free(M.ev_sig);
+	event_free(M.ev_tick);
+	event_free(M.ev_kill);
+	if (M.ev_ctl)
+		event_free(M.ev_ctl);
+	event_base_free(M.base);
 	log_info("stopped");
+	*confp = M.conf;
 	return 0;
 }

@@ -18,8 +18,9 @@ struct master_opts {
 
 /* Open the listeners and the control socket; call before dropping privileges. */
 void master_bind(const struct conf *conf);
-/* Supervise until SIGTERM/SIGINT; returns the exit status. */
-int master_run(struct conf *conf, const struct master_opts *opts);
+/* Supervise until SIGTERM/SIGINT; returns the exit status.  *CONFP is replaced by
+ * the configuration in force at the end (reloads free the ones they replace). */
+int master_run(struct conf **confp, const struct master_opts *opts);
 
 /* In a freshly forked child: close what belongs to the master only. */
 void master_child_cleanup(void);
