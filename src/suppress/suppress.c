@@ -44,6 +44,21 @@ suppress_normalise(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * DB_META "suppress_domains" exists once any "@domain" entry was ever added:
+ * until then a lookup skips the domain probes (two B-tree descents of four).
+ * It is never cleared, which is only ever conservative.
+ */
+#define DOMAINS_FLAG "suppress_domains"
+
+static int
+domains_in_use(struct store_txn *txn)
+{
+	struct store_val v;
+
+	return store_get(txn, DB_META, DOMAINS_FLAG, strlen(DOMAINS_FLAG), &v) != STORE_NOTFOUND;
+}
+
 /* Build the key SCOPE '\0' TARGET; returns its length, 0 if too long. */
 static size_t
 suppress_key(char *key, size_t len, const char *scope, const char *target)
@@ -123,6 +138,9 @@ suppress_check(struct store_txn *txn, const char *account, const char *recipient
 	int n = candidates(recipient, fold_plus, cand);
 	const char *scopes[2] = {account, ""};
 
+	if (n > 1 && cand[n - 1][0] == '@' && !domains_in_use(txn))
+		n--;
+
 	for (int s = account && *account ? 0 : 1; s < 2; s++)
 		for (int i = 0; i < n; i++) {
 			int rc = check_one(txn, scopes[s], cand[i], now, hit);
@@ -147,6 +165,9 @@ suppress_put(struct store_txn *txn, const char *scope, const char *target,
 	    old.created < merged.created)
 		merged.created = old.created;
 	if ((vlen = rec_suppress_encode(&merged, buf, sizeof(buf))) == 0)
+		return STORE_ERR;
+	if (target[0] == '@' && !domains_in_use(txn) &&
+	    store_put(txn, DB_META, DOMAINS_FLAG, strlen(DOMAINS_FLAG), "1", 1) != STORE_OK)
 		return STORE_ERR;
 	return store_put(txn, DB_SUPPRESS, key, klen, buf, vlen);
 }

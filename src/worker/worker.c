@@ -21,7 +21,7 @@
 
 #define LEDGER_MAX 512
 #define LEDGER_FLUSH_MS 100
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH 1 /* one per wake-up: connections spread over the workers */
 #define ACCEPT_PAUSE_MS 200
 
 struct worker {

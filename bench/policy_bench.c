@@ -1,0 +1,824 @@
+/*
+ * policy_bench -- a load generator for Postfix policy servers.
+ *
+ * T threads, each one epoll loop, share C persistent connections.  Every
+ * connection is lock-step like Postfix's smtpd: send one RCPT request (the 29
+ * attributes Postfix 3.7 sends, REFERENCE §1.2), wait for its reply, send the
+ * next.  A run ends after -d seconds or -n requests, whichever comes first
+ * (with neither, after 10 s), and prints per server one "result" line
+ * (requests/s, latency percentiles in µs) and one "replies" line (counts by
+ * action class).  Each reply must start with "action=" and end the exchange;
+ * a connection the server closes is reopened and its request resent (Postfix
+ * does that too), anything else is an error and the exit code is 1.
+ *
+ * Given two servers, the run alternates between them in slices of -i seconds
+ * (new connections each slice) until each had -d seconds: on a shared or
+ * small machine both then see the same background load, and the ratio of the
+ * two is worth more than either figure alone.
+ *
+ * The workload, defined here once so the seeding script and the generator
+ * agree (-E prints the suppression list this file assumes):
+ *   - accounts acct0 .. acct(A-1), the SASL login of each request;
+ *   - suppression entry K (0 <= K < N) is userK@dom(K%100).test; it is global
+ *     when K % 10 == 0, else scoped to account acct((K/10) % A);
+ *   - a fraction -f of requests hit an entry: a random K, sent by the account
+ *     that owns it (any account for a global one); the rest go to
+ *     rcptR@dom(R%100).test, which no entry matches.
+ * -W is the warm-up pass: request i is sent by acct(i % A), A requests in all,
+ * none suppressed -- with auto_create on, it creates every account.
+ *
+ * Lean on purpose (on a small machine it competes with the server for CPU):
+ * no allocation and no stdio after the connections are open; the latency
+ * histogram is log-linear (0.2 % precision) and per thread.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 4096
+#define MAX_THREADS 64
+#define REQ_MAX 2048
+#define REPLY_MAX 4096
+#define REPLY_TIMEOUT_NS (5 * 1000000000ull) /* a reply later than this is an error */
+#define DRAIN_NS (10 * 1000000000ull)	     /* after the deadline, wait this long at most */
+#define DOMAINS 100
+#define GLOBAL_EVERY 10
+#define MISS_SPACE 10000000u
+
+/* Latency histogram: exact below 1024 ns, then 512 sub-buckets per power of two. */
+#define H_SUB 512
+#define H_EXACT 1024
+#define H_BUCKETS (H_EXACT + (64 - 10) * H_SUB)
+
+enum rclass { RC_DUNNO, RC_DEFER, RC_REJECT, RC_HOLD, RC_OK, RC_OTHER, RC_NCLASS };
+static const char *const rclass_name[RC_NCLASS] = {"dunno", "defer", "reject",
+						   "hold",  "ok",    "other"};
+
+#define MAX_TARGETS 2
+
+/* A server under test, and what was measured against it over all its slices. */
+struct target {
+	struct sockaddr_in addr;
+	const char *spec, *label;
+	int slices;
+	uint64_t active_ns; /* time it was driven, summed over its slices */
+	uint64_t done, errors, reconnects, sum_ns, max_ns;
+	uint64_t classes[RC_NCLASS];
+	uint64_t hist[H_BUCKETS];
+};
+
+static struct target targets[MAX_TARGETS];
+static int ntargets;
+static struct target *cur; /* the one the running slice drives */
+
+static struct {
+	int conc, threads, warmup, nlabels;
+	double seconds, slice, hit_fraction;
+	uint64_t max_requests; /* 0: no limit */
+	uint64_t accounts, suppressed, seed;
+} opt = {.conc = 1,
+	 .threads = 1,
+	 .hit_fraction = 0.10,
+	 .accounts = 10000,
+	 .suppressed = 1000000,
+	 .seed = 1};
+
+static _Atomic uint64_t issued; /* requests handed out, for -n and -W */
+static atomic_int stop_now;	/* SIGINT/SIGTERM or a fatal error */
+static uint64_t start_ns, deadline_ns;
+static pthread_barrier_t barrier;
+
+struct conn {
+	int fd;
+	int waiting; /* a request is in flight */
+	uint64_t sent_ns;
+	size_t rlen, woff, wlen;
+	uint32_t id, seq;
+	int retries; /* reconnects since the last reply */
+	char rbuf[REPLY_MAX];
+	char wbuf[REQ_MAX];
+};
+
+struct worker {
+	pthread_t tid;
+	int ep, nconns, open;
+	struct conn *conns;
+	uint64_t rng;
+	uint64_t done, errors, reconnects, last_ns, sum_ns, max_ns;
+	uint64_t classes[RC_NCLASS];
+	uint64_t hist[H_BUCKETS];
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: fast, good enough to pick accounts and recipients. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
+static unsigned
+hist_bucket(uint64_t ns)
+{
+	int m;
+
+	if (ns < H_EXACT)
+		return (unsigned)ns;
+	m = 63 - __builtin_clzll(ns); /* 2^m <= ns < 2^(m+1), m >= 10 */
+	return H_EXACT + (unsigned)(m - 10) * H_SUB + (unsigned)((ns >> (m - 9)) - H_SUB);
+}
+
+/* The smallest value that falls in bucket B. */
+static uint64_t
+hist_value(unsigned b)
+{
+	unsigned m;
+
+	if (b < H_EXACT)
+		return b;
+	m = (b - H_EXACT) / H_SUB + 10;
+	return ((uint64_t)((b - H_EXACT) % H_SUB) + H_SUB) << (m - 9);
+}
+
+/* ---- the request ------------------------------------------------------ */
+
+struct out {
+	char *p;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+#define PUTS(o, lit) put((o), (lit), sizeof(lit) - 1)
+
+static void
+put_u(struct out *o, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		*o->p++ = tmp[--n];
+}
+
+static void
+put_x(struct out *o, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = "0123456789abcdef"[v & 15];
+	while ((v >>= 4) != 0);
+	while (n)
+		*o->p++ = tmp[--n];
+}
+
+/* Account and recipient for one request: the workload described at the top. */
+static void
+pick(struct worker *w, struct conn *c, uint64_t seq, uint64_t *acct, int *hit, uint64_t *k)
+{
+	uint64_t r = rng_next(&w->rng);
+
+	(void)c;
+	if (opt.warmup) {
+		*acct = seq % opt.accounts;
+		*hit = 0;
+		*k = r % MISS_SPACE;
+		return;
+	}
+	*hit =
+	    opt.suppressed > 0 && (double)(r >> 11) * (1.0 / 9007199254740992.0) < opt.hit_fraction;
+	r = rng_next(&w->rng);
+	if (*hit) {
+		*k = r % opt.suppressed;
+		if (*k % GLOBAL_EVERY != 0) {
+			*acct = (*k / GLOBAL_EVERY) % opt.accounts;
+			return;
+		}
+		r = rng_next(&w->rng);
+	} else {
+		*k = r % MISS_SPACE;
+		r = rng_next(&w->rng);
+	}
+	*acct = r % opt.accounts;
+}
+
+/* Write one RCPT-stage request, attributes in the order Postfix 3.7 sends them. */
+static size_t
+request_build(struct worker *w, struct conn *c, uint64_t seq)
+{
+	struct out o = {c->wbuf};
+	uint64_t acct, k, host;
+	int hit;
+
+	pick(w, c, seq, &acct, &hit, &k);
+	host = acct % 250 + 1;
+	c->seq++;
+	PUTS(&o, "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+		 "helo_name=client-");
+	put_u(&o, host);
+	PUTS(&o, ".example.net\nqueue_id=\nsender=noreply@acct");
+	put_u(&o, acct);
+	PUTS(&o, ".example\nrecipient=");
+	if (hit)
+		PUTS(&o, "user");
+	else
+		PUTS(&o, "rcpt");
+	put_u(&o, k);
+	PUTS(&o, "@dom");
+	put_u(&o, k % DOMAINS);
+	PUTS(&o, ".test\nrecipient_count=0\nclient_address=203.0.113.");
+	put_u(&o, host);
+	PUTS(&o, "\nclient_name=client-");
+	put_u(&o, host);
+	PUTS(&o, ".example.net\nreverse_client_name=client-");
+	put_u(&o, host);
+	PUTS(&o, ".example.net\ninstance=");
+	put_x(&o, 0x1000 + c->id);
+	PUTS(&o, ".6650a1b2.");
+	put_x(&o, (seq * 7919) % 1000000);
+	PUTS(&o, ".");
+	put_x(&o, c->seq);
+	PUTS(&o, "\nsasl_method=PLAIN\nsasl_username=acct");
+	put_u(&o, acct);
+	PUTS(&o, "\nsasl_sender=\nsize=");
+	put_u(&o, 2000 + k % 60000);
+	PUTS(&o, "\nccert_subject=\nccert_issuer=\nccert_fingerprint=\n"
+		 "ccert_pubkey_fingerprint=\nencryption_protocol=TLSv1.3\n"
+		 "encryption_cipher=TLS_AES_256_GCM_SHA384\nencryption_keysize=256\n"
+		 "etrn_domain=\nstress=\nclient_port=");
+	put_u(&o, 1024 + (seq + c->id) % 64000);
+	PUTS(&o, "\npolicy_context=\nserver_address=192.0.2.10\nserver_port=587\n\n");
+	return (size_t)(o.p - c->wbuf);
+}
+
+/* ---- one connection --------------------------------------------------- */
+
+static int
+conn_open(struct worker *w, struct conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	int on = 1;
+
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&cur->addr, sizeof(cur->addr)) < 0 ||
+	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		fprintf(stderr, "policy_bench: connect to %s: %s\n", cur->spec, strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	w->open++;
+	return 0;
+}
+
+static void
+conn_close(struct worker *w, struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->waiting = 0;
+	w->open--;
+}
+
+static void
+conn_error(struct worker *w, struct conn *c, const char *what)
+{
+	static atomic_int reported;
+
+	w->errors++;
+	if (atomic_fetch_add(&reported, 1) < 5)
+		fprintf(stderr, "policy_bench: connection %u: %s\n", c->id, what);
+	conn_close(w, c);
+}
+
+static int conn_flush(struct worker *w, struct conn *c);
+
+/*
+ * The server closed the connection (a worker retiring after max_requests
+ * does that): reconnect and resend the request in flight, as Postfix does.
+ * Its latency includes the reconnect.  Three in a row without a reply is an error.
+ */
+static void
+conn_reconnect(struct worker *w, struct conn *c, const char *what)
+{
+	int waiting = c->waiting;
+
+	conn_close(w, c);
+	if (++c->retries > 3 || conn_open(w, c) < 0) {
+		c->waiting = waiting;
+		conn_error(w, c, what);
+		return;
+	}
+	w->reconnects++;
+	c->rlen = 0;
+	c->waiting = waiting;
+	c->woff = 0;
+	if (waiting && conn_flush(w, c) < 0)
+		conn_reconnect(w, c, what);
+}
+
+/* Push the pending request out; -1 on error. */
+static int
+conn_flush(struct worker *w, struct conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+
+	while (c->woff < c->wlen) {
+		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			ev.events = EPOLLIN | EPOLLOUT;
+			return epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+		}
+		if (n <= 0)
+			return -1;
+		c->woff += (size_t)n;
+	}
+	return 0;
+}
+
+/* Start the next request, or close the connection when the run is over. */
+static void
+conn_next(struct worker *w, struct conn *c, uint64_t now)
+{
+	uint64_t seq, limit = opt.max_requests;
+
+	if (now >= deadline_ns || atomic_load_explicit(&stop_now, memory_order_relaxed)) {
+		conn_close(w, c);
+		return;
+	}
+	seq = atomic_fetch_add_explicit(&issued, 1, memory_order_relaxed);
+	if (limit && seq >= limit) {
+		conn_close(w, c);
+		return;
+	}
+	c->wlen = request_build(w, c, seq);
+	c->woff = 0;
+	c->waiting = 1;
+	c->sent_ns = now;
+	if (conn_flush(w, c) < 0)
+		conn_reconnect(w, c, "send failed");
+}
+
+static enum rclass
+classify(const char *a, const char *end)
+{
+	size_t n = 0;
+
+	while (a + n < end && a[n] != ' ' && a[n] != '\t' && a[n] != '\n')
+		n++;
+	if (n == 5 && strncasecmp(a, "DUNNO", 5) == 0)
+		return RC_DUNNO;
+	if ((n == 3 && a[0] == '4') || (n >= 5 && strncasecmp(a, "DEFER", 5) == 0))
+		return RC_DEFER;
+	if ((n == 3 && a[0] == '5') || (n == 6 && strncasecmp(a, "REJECT", 6) == 0))
+		return RC_REJECT;
+	if (n == 4 && strncasecmp(a, "HOLD", 4) == 0)
+		return RC_HOLD;
+	if (n == 2 && strncasecmp(a, "OK", 2) == 0)
+		return RC_OK;
+	return RC_OTHER;
+}
+
+/* A complete reply is in rbuf[0..end): check it, count it, time it. */
+static int
+reply_take(struct worker *w, struct conn *c, size_t end, uint64_t now)
+{
+	uint64_t ns = now - c->sent_ns;
+
+	if (end < 9 || memcmp(c->rbuf, "action=", 7) != 0) {
+		conn_error(w, c, "reply does not start with action=");
+		return -1;
+	}
+	if (end != c->rlen) {
+		conn_error(w, c, "bytes after the reply (Postfix would reconnect)");
+		return -1;
+	}
+	w->classes[classify(c->rbuf + 7, c->rbuf + end)]++;
+	w->hist[hist_bucket(ns)]++;
+	w->sum_ns += ns;
+	if (ns > w->max_ns)
+		w->max_ns = ns;
+	w->done++;
+	w->last_ns = now;
+	c->rlen = 0;
+	c->waiting = 0;
+	c->retries = 0;
+	return 0;
+}
+
+static void
+conn_readable(struct worker *w, struct conn *c, uint64_t now)
+{
+	ssize_t n;
+	char *end;
+
+	n = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_reconnect(w, c, n == 0 ? "closed by the server" : "read failed");
+		return;
+	}
+	if (!c->waiting) {
+		conn_error(w, c, "unsolicited bytes from the server");
+		return;
+	}
+	c->rlen += (size_t)n;
+	end = memmem(c->rbuf, c->rlen, "\n\n", 2);
+	if (end == NULL) {
+		if (c->rlen == sizeof(c->rbuf))
+			conn_error(w, c, "reply too long");
+		return;
+	}
+	if (reply_take(w, c, (size_t)(end + 2 - c->rbuf), now) == 0)
+		conn_next(w, c, now);
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+/* Close connections whose reply is overdue (counted as errors). */
+static void
+reap_overdue(struct worker *w, uint64_t now)
+{
+	for (int i = 0; i < w->nconns; i++) {
+		struct conn *c = &w->conns[i];
+		if (c->fd >= 0 && c->waiting && now - c->sent_ns > REPLY_TIMEOUT_NS)
+			conn_error(w, c, "no reply within 5 s");
+	}
+}
+
+static void
+worker_loop(struct worker *w)
+{
+	struct epoll_event evs[64];
+	uint64_t now = start_ns, last_reap = start_ns;
+
+	for (int i = 0; i < w->nconns; i++)
+		conn_next(w, &w->conns[i], now);
+	while (w->open > 0) {
+		int n = epoll_wait(w->ep, evs, 64, 50);
+		now = now_ns();
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			if (c->fd < 0)
+				continue;
+			if (evs[i].events & EPOLLOUT) {
+				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+				epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+				if (conn_flush(w, c) < 0) {
+					conn_reconnect(w, c, "send failed");
+					continue;
+				}
+			}
+			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				conn_readable(w, c, now);
+		}
+		if (n <= 0 || now - last_reap > 100000000ull) {
+			last_reap = now;
+			reap_overdue(w, now);
+			/* Past the deadline, idle connections close; in-flight ones get their
+			 * reply. */
+			for (int i = 0; i < w->nconns; i++) {
+				struct conn *c = &w->conns[i];
+				if (c->fd >= 0 && !c->waiting &&
+				    (now >= deadline_ns || atomic_load(&stop_now)))
+					conn_close(w, c);
+				if (c->fd >= 0 && now >= deadline_ns + DRAIN_NS)
+					conn_error(w, c, "still waiting at the end of the drain");
+			}
+		}
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int ok = 1;
+
+	for (int i = 0; i < w->nconns; i++)
+		if (ok && conn_open(w, &w->conns[i]) < 0)
+			ok = 0;
+	if (!ok)
+		atomic_store(&stop_now, 1);
+	pthread_barrier_wait(&barrier); /* everyone connected */
+	pthread_barrier_wait(&barrier); /* start_ns and deadline_ns are set */
+	if (!atomic_load(&stop_now))
+		worker_loop(w);
+	for (int i = 0; i < w->nconns; i++)
+		conn_close(w, &w->conns[i]);
+	return NULL;
+}
+
+/* ---- the report ------------------------------------------------------- */
+
+/* Latency at quantile Q (0..1) in µs from the merged histogram. */
+static double
+percentile_us(const uint64_t *hist, uint64_t total, double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)total), seen = 0;
+
+	if (want == 0)
+		want = 1;
+	for (unsigned b = 0; b < H_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen >= want)
+			return (double)hist_value(b) / 1000.0;
+	}
+	return 0;
+}
+
+/* Add what the threads of the slice just run measured to the current target. */
+static void
+slice_merge(struct worker *ws, int nt)
+{
+	struct target *tg = cur;
+	uint64_t last = start_ns;
+
+	for (int t = 0; t < nt; t++) {
+		struct worker *w = &ws[t];
+		tg->done += w->done;
+		tg->errors += w->errors;
+		tg->reconnects += w->reconnects;
+		tg->sum_ns += w->sum_ns;
+		if (w->max_ns > tg->max_ns)
+			tg->max_ns = w->max_ns;
+		if (w->last_ns > last)
+			last = w->last_ns;
+		for (int i = 0; i < RC_NCLASS; i++)
+			tg->classes[i] += w->classes[i];
+		for (unsigned b = 0; b < H_BUCKETS; b++)
+			tg->hist[b] += w->hist[b];
+	}
+	tg->active_ns += last - start_ns;
+	tg->slices++;
+}
+
+/* The two lines for one target; 0 if it answered everything. */
+static int
+report(const struct target *tg)
+{
+	double secs = (double)tg->active_ns / 1e9;
+	uint64_t n = tg->done;
+
+	printf("result label=%s target=%s conc=%d threads=%d seconds=%.2f slices=%d "
+	       "requests=%llu errors=%llu reconnects=%llu rps=%.0f p50_us=%.1f p99_us=%.1f "
+	       "p999_us=%.1f max_us=%.1f mean_us=%.1f\n",
+	       tg->label, tg->spec, opt.conc, opt.threads, secs, tg->slices, (unsigned long long)n,
+	       (unsigned long long)tg->errors, (unsigned long long)tg->reconnects,
+	       secs > 0 ? (double)n / secs : 0.0, percentile_us(tg->hist, n, 0.50),
+	       percentile_us(tg->hist, n, 0.99), percentile_us(tg->hist, n, 0.999),
+	       (double)tg->max_ns / 1000.0, n ? (double)tg->sum_ns / (double)n / 1000.0 : 0.0);
+	printf("replies label=%s conc=%d", tg->label, opt.conc);
+	for (int i = 0; i < RC_NCLASS; i++)
+		printf(" %s=%llu", rclass_name[i], (unsigned long long)tg->classes[i]);
+	printf("\n");
+	return tg->errors == 0 && n > 0 ? 0 : 1;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+/* -E: the suppression list as `outpostctl suppress import` CSV. */
+static void
+emit_csv(void)
+{
+	static const char *const reasons[] = {"bounce", "complaint", "manual", "unsubscribe"};
+
+	for (uint64_t k = 0; k < opt.suppressed; k++) {
+		printf("user%llu@dom%llu.test,%s,", (unsigned long long)k,
+		       (unsigned long long)(k % DOMAINS), reasons[(k / GLOBAL_EVERY) % 4]);
+		if (k % GLOBAL_EVERY != 0)
+			printf("acct%llu", (unsigned long long)((k / GLOBAL_EVERY) % opt.accounts));
+		putchar('\n');
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_now, 1);
+}
+
+static void
+usage(void)
+{
+	fprintf(
+	    stderr,
+	    "usage: policy_bench -s HOST:PORT [-L LABEL] [-s HOST:PORT -L LABEL] [-c CONNS]\n"
+	    "                    [-t THREADS] [-d SECONDS] [-i SLICE] [-n REQUESTS] [-A ACCOUNTS]\n"
+	    "                    [-N SUPPRESSED] [-f HIT_FRACTION] [-W] [-S SEED]\n"
+	    "       policy_bench -E [-A ACCOUNTS] [-N SUPPRESSED]   (print the suppression CSV)\n"
+	    "  -s  the server (twice: two servers, driven in alternate slices; -L names each)\n"
+	    "  -c  persistent connections, each lock-step (default 1)\n"
+	    "  -t  threads, each an epoll loop (default 1; at most -c)\n"
+	    "  -d  seconds per server (default 10); -i  slice length with two servers (default 1)\n"
+	    "  -n  stop after this many requests (one server only)\n"
+	    "  -A  accounts acct0..acctA-1 (default 10000)\n"
+	    "  -N  suppression entries the store holds (default 1000000)\n"
+	    "  -f  fraction of requests whose recipient is suppressed (default 0.10)\n"
+	    "  -W  warm-up: one request per account, in order (creates them all)\n");
+	exit(2);
+}
+
+static void
+parse_target(const char *spec)
+{
+	struct target *tg = &targets[ntargets];
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+
+	if (ntargets == MAX_TARGETS || colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+		usage();
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	tg->addr.sin_family = AF_INET;
+	tg->addr.sin_port = htons((unsigned short)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &tg->addr.sin_addr) != 1) {
+		fprintf(stderr, "policy_bench: '%s' is not an IPv4 address\n", host);
+		exit(2);
+	}
+	tg->spec = spec;
+	ntargets++;
+}
+
+/* Drive TG for SECS seconds (or until -n is used up) with fresh connections. */
+static int
+run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
+{
+	static struct worker ws[MAX_THREADS];
+	int nt = opt.threads, per = opt.conc / nt, extra = opt.conc % nt, next = 0;
+
+	cur = tg;
+	memset(ws, 0, sizeof(ws));
+	pthread_barrier_init(&barrier, NULL, (unsigned)nt + 1);
+	for (int t = 0; t < nt; t++) {
+		struct worker *w = &ws[t];
+		w->nconns = per + (t < extra);
+		w->conns = conns + next;
+		for (int i = 0; i < w->nconns; i++) {
+			w->conns[i].fd = -1;
+			w->conns[i].retries = 0;
+			w->conns[i].id = (uint32_t)(next + i);
+		}
+		next += w->nconns;
+		w->rng = (opt.seed + 1) * 0x9E3779B97F4A7C15ull +
+			 (uint64_t)(nslice * MAX_THREADS + t + 1) * 0xBF58476D1CE4E5B9ull;
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		    pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+			perror("policy_bench");
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&barrier);
+	start_ns = now_ns();
+	deadline_ns = start_ns + (uint64_t)(secs * 1e9);
+	pthread_barrier_wait(&barrier);
+	for (int t = 0; t < nt; t++) {
+		pthread_join(ws[t].tid, NULL);
+		close(ws[t].ep);
+	}
+	pthread_barrier_destroy(&barrier);
+	if (atomic_load(&stop_now) && ws[0].done == 0)
+		return -1;
+	slice_merge(ws, nt);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct conn *conns;
+	double left;
+	int ch, emit = 0, rc = 0, nslice = 0;
+
+	while ((ch = getopt(argc, argv, "s:c:t:d:i:n:A:N:f:WEL:S:")) != -1) {
+		switch (ch) {
+		case 's':
+			parse_target(optarg);
+			break;
+		case 'c':
+			opt.conc = atoi(optarg);
+			break;
+		case 't':
+			opt.threads = atoi(optarg);
+			break;
+		case 'd':
+			opt.seconds = atof(optarg);
+			break;
+		case 'i':
+			opt.slice = atof(optarg);
+			break;
+		case 'n':
+			opt.max_requests = strtoull(optarg, NULL, 10);
+			break;
+		case 'A':
+			opt.accounts = strtoull(optarg, NULL, 10);
+			break;
+		case 'N':
+			opt.suppressed = strtoull(optarg, NULL, 10);
+			break;
+		case 'f':
+			opt.hit_fraction = atof(optarg);
+			break;
+		case 'W':
+			opt.warmup = 1;
+			break;
+		case 'E':
+			emit = 1;
+			break;
+		case 'L':
+			if (opt.nlabels == MAX_TARGETS)
+				usage();
+			targets[opt.nlabels++].label = optarg;
+			break;
+		case 'S':
+			opt.seed = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (opt.accounts == 0)
+		usage();
+	if (emit) {
+		emit_csv();
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (ntargets == 0 || opt.conc < 1 || opt.conc > MAX_CONNS || opt.threads < 1 ||
+	    opt.threads > MAX_THREADS || opt.seconds < 0 || opt.slice < 0 || opt.hit_fraction < 0 ||
+	    opt.hit_fraction > 1 || (ntargets > 1 && (opt.max_requests || opt.warmup)))
+		usage();
+	for (int i = 0; i < ntargets; i++)
+		if (targets[i].label == NULL)
+			targets[i].label = "-";
+	if (opt.warmup && opt.max_requests == 0)
+		opt.max_requests = opt.accounts;
+	if (opt.seconds == 0)
+		opt.seconds = opt.max_requests ? 3600 : 10; /* -n alone: still bounded */
+	if (ntargets == 1)
+		opt.slice = opt.seconds;
+	else if (opt.slice == 0)
+		opt.slice = 1;
+	if (opt.threads > opt.conc)
+		opt.threads = opt.conc;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((conns = calloc((size_t)opt.conc, sizeof(*conns))) == NULL) {
+		perror("policy_bench");
+		return 1;
+	}
+	/* Slices alternate between the targets, so both see the same machine. */
+	for (left = opt.seconds; left > 1e-9 && !atomic_load(&stop_now); left -= opt.slice)
+		for (int t = 0; t < ntargets; t++)
+			if (run_slice(&targets[t], left < opt.slice ? left : opt.slice, conns,
+				      nslice++) < 0)
+				return 1;
+	for (int t = 0; t < ntargets; t++)
+		rc |= report(&targets[t]);
+	return rc;
+}

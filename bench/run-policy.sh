@@ -1,0 +1,269 @@
+#!/bin/sh
+# run-policy.sh -- outpostd against the do-nothing ceiling (bench/null_policy).
+#
+# Builds the benchmark, seeds a throw-away store (10,000 auto-created accounts,
+# a 1,000,000-entry suppression list, 1 % of the accounts paused), starts
+# outpostd and null_policy on loopback, runs bench/policy_bench against each at
+# every concurrency, and prints one table.  Everything it starts it stops by
+# PID; everything it creates lives in one temp directory, removed at the end
+# (KEEP=1 keeps it).  See bench/README.md.
+#
+# Knobs (environment): DURATION=10 (seconds per server and concurrency),
+# SLICE=1 (the two servers alternate in slices this long), CONCS="1 8 32",
+# REPEAT=1 (rounds; the table shows the median run), THREADS=1 (generator
+# threads), WORKERS=2 (server processes), HIT=0.10 (fraction of recipients
+# suppressed), ACCOUNTS=10000, SUPPRESSED=1000000, PAUSE_EVERY=100 (acct0,
+# acct100, ... are paused), PORT=20040 (the first free port from there),
+# BUILD=the build tree (default: build/ if configured, else the source tree).
+set -eu
+
+DURATION=${DURATION:-10}
+CONCS=${CONCS:-"1 8 32"}
+REPEAT=${REPEAT:-1}
+SLICE=${SLICE:-1}
+THREADS=${THREADS:-1}
+WORKERS=${WORKERS:-2}
+HIT=${HIT:-0.10}
+ACCOUNTS=${ACCOUNTS:-10000}
+SUPPRESSED=${SUPPRESSED:-1000000}
+PAUSE_EVERY=${PAUSE_EVERY:-100}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# The build tree: $BUILD, else build/ (dev.sh's out-of-tree build), else the source tree.
+if [ -z "${BUILD:-}" ]; then
+	BUILD=$ROOT
+	[ -f "$ROOT/build/Makefile" ] && BUILD=$ROOT/build
+fi
+BENCH=$BUILD/bench/policy_bench
+NULLD=$BUILD/bench/null_policy
+OUTPOSTD=$BUILD/src/outpostd
+CTL=$BUILD/src/outpostctl
+
+TMP=
+OUT_PID=
+NULL_PID=
+SAMPLER_PID=
+
+log() {
+	printf '%s\n' "run-policy: $*" >&2
+}
+
+die() {
+	log "$*"
+	exit 1
+}
+
+# Stop one process we started: TERM, up to 10 s, then KILL.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+	stop_pid "$SAMPLER_PID"
+	stop_pid "$OUT_PID"
+	stop_pid "$NULL_PID"
+	OUT_PID= NULL_PID=
+	if [ -n "$TMP" ] && [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$TMP"
+	elif [ -n "$TMP" ]; then
+		log "kept $TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() {
+	date +%s.%N
+}
+
+# Is something listening on 127.0.0.1:$1?
+port_open() {
+	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+free_port() {
+	p=$1
+	while port_open "$p"; do
+		p=$((p + 1))
+	done
+	echo "$p"
+}
+
+# Wait up to 10 s for a listener on port $1 while process $2 lives.
+wait_port() {
+	i=0
+	until port_open "$1"; do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ $i -lt 100 ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# One generator run: label, port, concurrency, then extra policy_bench options.
+# Prints policy_bench's two lines; the caller parses "result".
+run_gen() {
+	label=$1 port=$2 conc=$3
+	shift 3
+	timeout $((2 * DURATION + 30)) "$BENCH" -s "127.0.0.1:$port" -c "$conc" -t "$THREADS" \
+		-A "$ACCOUNTS" -N "$SUPPRESSED" -f "$HIT" -L "$label" "$@"
+}
+
+# Connections per worker process on port $1, largest first ("5+3"); "?" without ss.
+conn_split() {
+	ss -tnpH state established "( sport = :$1 )" 2>/dev/null | grep -o 'pid=[0-9]*' |
+		sort | uniq -c | sort -rn | awk '{ s = s (NR > 1 ? "+" : "") $1 } END { print s ? s : "?" }'
+}
+
+# Until killed: every 0.5 s, "null|outpost CONC SPLIT" for both servers.
+sample_splits() {
+	while :; do
+		echo "null $1 $(conn_split "$PORT_NULL")"
+		echo "outpost $1 $(conn_split "$PORT_OUT")"
+		sleep 0.5
+	done
+}
+
+# Value of key $2 in result line $1.
+field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# ---- build ---------------------------------------------------------------
+[ -f "$BUILD/Makefile" ] || die "no Makefile in $BUILD: configure first (./dev.sh builds in build/)"
+log "building (make -C $BUILD bench)"
+make -C "$BUILD" -s bench >/dev/null
+
+TMP=$(mktemp -d /tmp/outpost-bench.XXXXXX)
+PORT_OUT=$(free_port "${PORT:-20040}")
+PORT_NULL=$(free_port $((PORT_OUT + 1)))
+CONF=$TMP/outpost.conf
+cat >"$CONF" <<EOF
+user = "";
+pidfile = "$TMP/outpostd.pid";
+control_socket = "$TMP/outpostd.ctl";
+store = { path = "$TMP/db"; };
+policy = { listen = "inet:127.0.0.1:$PORT_OUT"; workers = $WORKERS; };
+dns = { servers = [ "127.0.0.1:1" ]; };
+EOF
+"$OUTPOSTD" -n -c "$CONF" || die "outpostd rejects $CONF"
+
+# ---- seed: the suppression list ------------------------------------------
+log "writing $SUPPRESSED suppression entries"
+"$BENCH" -E -A "$ACCOUNTS" -N "$SUPPRESSED" >"$TMP/suppress.csv"
+t0=$(now)
+timeout 900 "$CTL" -c "$CONF" suppress import "$TMP/suppress.csv" >"$TMP/import.out" 2>&1 ||
+	{ cat "$TMP/import.out" >&2; die "suppress import failed"; }
+t1=$(now)
+IMPORT_S=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
+IMPORT_RATE=$(echo "$t0 $t1 $SUPPRESSED" | awk '{printf "%.0f", $3 / ($2 - $1)}')
+log "suppress import: $SUPPRESSED entries in $IMPORT_S s ($IMPORT_RATE entries/s)"
+
+# ---- start the servers ---------------------------------------------------
+"$OUTPOSTD" -f -c "$CONF" >"$TMP/outpostd.log" 2>&1 &
+OUT_PID=$!
+wait_port "$PORT_OUT" "$OUT_PID" || { cat "$TMP/outpostd.log" >&2; die "outpostd did not start"; }
+"$NULLD" -l "127.0.0.1:$PORT_NULL" -w "$WORKERS" 2>"$TMP/null.log" &
+NULL_PID=$!
+wait_port "$PORT_NULL" "$NULL_PID" || die "null_policy did not start"
+log "outpostd pid $OUT_PID on :$PORT_OUT, null_policy pid $NULL_PID on :$PORT_NULL, $WORKERS workers each"
+
+# ---- seed: accounts by auto-creation, then pauses --------------------------
+log "warm-up: one request per account ($ACCOUNTS)"
+run_gen warmup "$PORT_OUT" 8 -W >"$TMP/warmup.out" || { cat "$TMP/warmup.out" >&2; die "warm-up failed"; }
+sleep 1 # the workers' ledgers flush every 100 ms
+NACC=$("$CTL" -c "$CONF" account list | wc -l)
+[ "$NACC" -ge "$ACCOUNTS" ] || die "only $NACC accounts after the warm-up (want $ACCOUNTS)"
+i=0 npaused=0
+while [ $i -lt "$ACCOUNTS" ]; do
+	"$CTL" -c "$CONF" account pause "acct$i" --reason bench >/dev/null
+	i=$((i + PAUSE_EVERY)) npaused=$((npaused + 1))
+done
+log "$NACC accounts, $npaused paused"
+
+# ---- the runs ------------------------------------------------------------
+# One generator run per concurrency drives both servers in alternate slices of
+# SLICE seconds (fresh connections each slice), DURATION seconds each: both see
+# the same background load.  A sampler notes how the connections fall on the
+# worker processes.
+log "runs: ${DURATION}s per server and concurrency ($CONCS), ${SLICE}s slices, $REPEAT round(s)"
+run_gen settle "$PORT_OUT" 8 -d 2 >/dev/null # warm both caches before measuring
+run_gen settle "$PORT_NULL" 8 -d 2 >/dev/null
+: >"$TMP/results"
+: >"$TMP/splits"
+r=1
+while [ $r -le "$REPEAT" ]; do
+	for c in $CONCS; do
+		sample_splits "$c" >>"$TMP/splits" &
+		SAMPLER_PID=$!
+		run_gen null "$PORT_NULL" "$c" -s "127.0.0.1:$PORT_OUT" -L outpost \
+			-d "$DURATION" -i "$SLICE" >"$TMP/run.out" ||
+			{ cat "$TMP/run.out" >&2; die "concurrency $c failed"; }
+		stop_pid "$SAMPLER_PID"
+		SAMPLER_PID=
+		sed "s/\$/ load=$(cut -d' ' -f1 /proc/loadavg)/" "$TMP/run.out" |
+			tee -a "$TMP/results" | grep '^result' | cut -d' ' -f2,4,8-14,17- >&2
+	done
+	r=$((r + 1))
+done
+kill -0 "$OUT_PID" 2>/dev/null || die "outpostd died during the runs"
+
+# The run with the median requests/s among the rounds of (label $1, concurrency $2).
+median_run() {
+	grep "^result label=$1 .* conc=$2 " "$TMP/results" |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) { split($i, a, "="); print a[2] "\t" $0 } }' |
+		sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }' | cut -f2-
+}
+
+# Median over the rounds of outpost/null requests/s at concurrency $1, each
+# round's pair measured in the same run (so under the same background load).
+paired_ratio() {
+	grep "^result .* conc=$1 " "$TMP/results" | tr ' ' '\n' | sed -n 's/^rps=//p' |
+		paste - - | awk '{ printf "%.1f\n", 100 * $2 / $1 }' | sort -n |
+		awk '{ l[NR] = $0 } END { printf "%.0f", l[int((NR + 1) / 2)] }'
+}
+
+# The two most frequent connection splits of (server $1, concurrency $2): "8 (70%), 7+1 (20%)".
+splits_of() {
+	awk -v s="$1" -v c="$2" '$1 == s && $2 == c && $3 != "?" { n[$3]++; t++ }
+		END { for (k in n) printf "%d %d %s\n", n[k], t, k }' "$TMP/splits" |
+		sort -rn | head -2 |
+		awk '{ printf "%s%s (%d%%)", (NR > 1 ? ", " : ""), $3, 100 * $1 / $2 }
+			END { if (NR == 0) printf "?" }'
+}
+
+# ---- the table -----------------------------------------------------------
+echo
+echo "Outpost policy benchmark: $(nproc) CPUs, $WORKERS workers per server, $THREADS generator thread(s) on the same CPUs"
+echo "store: $ACCOUNTS accounts ($npaused paused), $SUPPRESSED suppression entries (import ${IMPORT_S}s, ${IMPORT_RATE}/s); ${HIT} of recipients suppressed"
+echo "${DURATION}s per server and concurrency, in ${SLICE}s slices alternating between the two; median of $REPEAT round(s)"
+echo "ratio: outpost/null requests/s within one run (median over the rounds)"
+echo "latency in µs (p50 / p99 / p99.9)"
+echo
+printf '%5s %9s %11s %6s   %-24s %-24s\n' conc "null r/s" "outpost r/s" ratio \
+	"null latency" "outpost latency"
+for c in $CONCS; do
+	n=$(median_run null "$c")
+	o=$(median_run outpost "$c")
+	nr=$(field "$n" rps) orr=$(field "$o" rps)
+	printf '%5s %9s %11s %5s%%   %-24s %-24s\n' "$c" "$nr" "$orr" \
+		"$(paired_ratio "$c")" \
+		"$(field "$n" p50_us) / $(field "$n" p99_us) / $(field "$n" p999_us)" \
+		"$(field "$o" p50_us) / $(field "$o" p99_us) / $(field "$o" p999_us)"
+done
+echo
+echo "connections per worker process (sampled every 0.5 s):"
+for c in $CONCS; do
+	printf '%5s  null %s;  outpost %s\n' "$c" "$(splits_of null "$c")" "$(splits_of outpost "$c")"
+done
+echo
+echo "outpost replies:"
+grep "^replies label=outpost" "$TMP/results" | sed "s/^replies label=outpost/ /; s/ load=.*//"
