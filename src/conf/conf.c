@@ -124,12 +124,19 @@ static const struct schema_key schema[] = {
      "also match user+tag@domain against an entry for user@domain"},
     {"dns.servers", CT_SERVERS, O(dns.servers), "", 0, 0, NULL,
      "DNS servers (IP or IP:PORT) for the DNS checks; empty: resolv.conf"},
+    {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0,
+     NULL, "the Postfix instance whose hold queue `account resume --release` releases"},
+    {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
+     "postsuper(1), run without a shell to release held messages"},
+    {"postfix.postqueue", CT_PATH, O(postfix.postqueue), "/usr/sbin/postqueue", 0, 0, NULL,
+     "postqueue(1): -i schedules each released message for delivery at once"},
 };
 #undef O
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
-static const char *const groups[] = {"store", "policy", "accounts", "suppress", "dns", NULL};
+static const char *const groups[] = {"store",	"policy", "accounts", "suppress",
+				     "dns",	"postfix", NULL};
 
 struct loader {
 	struct conf *conf;

@@ -71,6 +71,12 @@ struct conf {
 	struct {
 		struct conf_strlist servers;
 	} dns;
+
+	struct {
+		char *config_directory; /* postsuper -c: the Postfix instance Outpost serves */
+		char *postsuper;
+		char *postqueue;
+	} postfix;
 };
 
 /*

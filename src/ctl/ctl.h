@@ -60,6 +60,9 @@ struct ctl_opt {
 int ctl_opts(struct ctl *ctl, int argc, char **argv, const struct ctl_opt *opts, char **pos,
 	     int *npos, int maxpos, const char *noun, const char *verb);
 
+/* Release ACCOUNT's messages parked in Postfix's hold queue (ctl_release.c). */
+int ctl_release_held(struct ctl *ctl, const char *account);
+
 /* Print a JSON value as one compact line. */
 void ctl_json_print(json_t *v);
 /* Format a time as RFC 3339, "" for 0. */

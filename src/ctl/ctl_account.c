@@ -257,7 +257,10 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 	     int reason_required)
 {
 	const char *reason = NULL;
-	const struct ctl_opt opts[] = {{"--reason", 1, &reason, NULL}, {NULL, 0, NULL, NULL}};
+	int release = 0;
+	const struct ctl_opt opts[] = {{"--reason", 1, &reason, NULL},
+				       {state == AS_ACTIVE ? "--release" : NULL, 0, NULL, &release},
+				       {NULL, 0, NULL, NULL}};
 	struct acct_op op = {.state = state, .by = ctl->by, .now = ctl->now};
 	char *name;
 	int rc;
@@ -278,7 +281,7 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 	if (!ctl->json)
 		printf("account %s %s %s\n", name, op.unchanged ? "is already" : "is now",
 		       account_state_name(state));
-	return EXIT_OK;
+	return release ? ctl_release_held(ctl, name) : EXIT_OK;
 }
 
 static int
@@ -492,7 +495,9 @@ const struct ctl_cmd ctl_account_cmds[] = {
      "the next request"},
     {"account", "pause", cmd_pause, "NAME --reason TEXT",
      "stop the account's mail: tempfailed (or as accounts.paused_action says) until resumed"},
-    {"account", "resume", cmd_resume, "NAME [--reason TEXT]", "make the account active again"},
+    {"account", "resume", cmd_resume, "NAME [--reason TEXT] [--release]",
+     "make the account active again; --release also releases the messages "
+     "accounts.paused_action = hold parked in Postfix's hold queue (postsuper -H)"},
     {"account", "review", cmd_review, "NAME --reason TEXT",
      "put the account under review: mail flows, the state is marked"},
     {"account", "delete", cmd_delete, "NAME",

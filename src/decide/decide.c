@@ -131,6 +131,8 @@ decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts
 	}
 	if (acct.state == AS_PAUSED) {
 		check_paused(conf, &acct, v);
+		/* A held message is recorded so that resume --release can find it. */
+		v->record = f->stage == STAGE_EOM && v->kind == VK_HOLD;
 		return STORE_OK;
 	}
 	if (f->stage == STAGE_EOM)

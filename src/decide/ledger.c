@@ -68,6 +68,7 @@ ledger_note(struct ledger *l, const struct facts *f, const struct verdict *v)
 		it->msg.when = f->now;
 		it->msg.recipients = f->recipient_count;
 		it->msg.door = (uint8_t)f->door;
+		it->msg.flags = v->kind == VK_HOLD ? MSG_HELD : 0;
 		text_copy(it->msg.account, sizeof(it->msg.account), v->account);
 	}
 	return l->n >= l->max;

@@ -195,6 +195,7 @@ rec_message_encode(const struct message_rec *r, uint8_t *buf, size_t len)
 	put_i64(&b, r->when);
 	put_u32(&b, r->recipients);
 	put_u8(&b, r->door);
+	put_u8(&b, r->flags);
 	put_str(&b, r->account);
 	return b.bad ? 0 : b.off;
 }
@@ -209,6 +210,7 @@ rec_message_decode(const void *data, size_t len, struct message_rec *r)
 	r->when = get_i64(&b);
 	r->recipients = get_u32(&b);
 	r->door = get_u8(&b);
+	r->flags = get_u8(&b);
 	get_str(&b, r->account, sizeof(r->account));
 	return b.bad ? -1 : 0;
 }

@@ -60,10 +60,12 @@ struct history_rec {
 
 /* DB_MESSAGE key: queue id (or the policy instance when no queue id is known). */
 enum front_door { DOOR_POLICY = 1, DOOR_MILTER = 2 };
+#define MSG_HELD 0x01 /* parked in Postfix's hold queue (accounts.paused_action = hold) */
 struct message_rec {
 	int64_t when;
 	uint32_t recipients;
 	uint8_t door;
+	uint8_t flags; /* MSG_* */
 	char account[ACCOUNT_NAME_MAX];
 };
 

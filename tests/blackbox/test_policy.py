@@ -303,7 +303,7 @@ def end_of_message_is_recorded_once():
                     break
                 key, val = bytes.fromhex(k.strip()).decode(), bytes.fromhex(v.strip())
                 eq(val[0], 1, "record version")
-                recs[key] = (int.from_bytes(val[9:13], "little"), val[14:-1].decode())
+                recs[key] = (int.from_bytes(val[9:13], "little"), val[15:-1].decode())
             return recs
         recs = wait_for(lambda: len(records()) == 3 and records(), 5, "3 message records")
         eq(recs, {"4XYZ0": (1, "acct1"), "4XYZ1": (2, "acct1"), "4XYZ2": (3, "acct1")},

@@ -609,6 +609,50 @@ else
 		"$(ctl status 2>&1)"
 fi
 
+# ---------------------------------------------------------------- paused_action = hold, resume --release
+# The hold queue: a paused account's mail is accepted and parked; resume
+# --release hands exactly that account's held messages back to Postfix.
+cat >>"$OCONF" <<EOF
+accounts = { paused_action = "hold"; };
+postfix = { config_directory = "$PF"; postsuper = "$(command -v postsuper)";
+            postqueue = "$(command -v postqueue)"; };
+EOF
+out=$(ctl reload 2>&1) || notok "outpostctl reload with paused_action = hold" "$out"
+ctl account add acct3 >/dev/null 2>&1
+ctl account pause acct3 --reason "held for review" >/dev/null 2>&1
+send held "$SMTPPORT" acct3 c@app.test held@dest.test
+r=$(rcpt_reply held held@dest.test)
+qid_held=$(queued_id held)
+in_hold() { [ -n "$qid_held" ] && [ -f "$PFQ/hold/$qid_held" ]; }
+if wait_for "$WAIT" in_hold; then
+	ok "acct3 (paused, paused_action=hold): accepted ($r) and parked in the hold queue as $qid_held"
+else
+	notok "acct3 (paused, hold): message in the hold queue (RCPT $r, queue id '$qid_held')" \
+		"$(postqueue -c "$PF" -p 2>&1)" "$(transcript held)" "$(tailf "$OLOG" 5)"
+fi
+sleep 1
+if [ "$(delivered held@dest.test)" = 0 ]; then
+	ok "held@dest.test not delivered while held"
+else
+	notok "held@dest.test not delivered while held" "$(cat "$T/sink.log")"
+fi
+out=$(ctl account resume acct3 --release 2>&1)
+rc=$?
+case "$rc:$out" in
+0:*"released 1 held message of account acct3"*) ok "outpostctl account resume acct3 --release: $(echo "$out" | tail -n 1)" ;;
+*) notok "outpostctl account resume acct3 --release (exit $rc)" "$out" ;;
+esac
+if wait_for "$WAIT" in_sink held@dest.test; then
+	ok "held@dest.test delivered after --release"
+else
+	notok "held@dest.test delivered after --release" "$(postqueue -c "$PF" -p 2>&1)" "$(tailf "$T/maillog")"
+fi
+out=$(ctl account resume acct3 --release 2>&1)
+case "$out" in
+*"released 0 held messages"*) ok "a second --release finds nothing left to release" ;;
+*) notok "a second --release finds nothing left to release" "$out" ;;
+esac
+
 # ---------------------------------------------------------------- outpostd stops cleanly
 kill -TERM "$OUTPOSTD_PID" 2>/dev/null
 i=0

@@ -577,7 +577,10 @@ test_rec_history(void **state)
 static void
 test_rec_message(void **state)
 {
-	struct message_rec in = {.when = 1795525500, .recipients = 0xfffffffe, .door = DOOR_MILTER},
+	struct message_rec in = {.when = 1795525500,
+				 .recipients = 0xfffffffe,
+				 .door = DOOR_MILTER,
+				 .flags = MSG_HELD},
 			   out;
 	uint8_t buf[RECORD_MAX];
 	size_t n;
@@ -585,11 +588,12 @@ test_rec_message(void **state)
 	(void)state;
 	snprintf(in.account, sizeof(in.account), "acme");
 	n = rec_message_encode(&in, buf, sizeof(buf));
-	assert_int_equal(n, 1 + 8 + 4 + 1 + 5);
+	assert_int_equal(n, 1 + 8 + 4 + 1 + 1 + 5);
 	assert_int_equal(rec_message_decode(buf, n, &out), 0);
 	assert_int_equal(out.when, 1795525500);
 	assert_int_equal(out.recipients, 0xfffffffe);
 	assert_int_equal(out.door, DOOR_MILTER);
+	assert_int_equal(out.flags, MSG_HELD);
 	assert_string_equal(out.account, "acme");
 	CHECK_TRUNCATED(rec_message_decode, buf, n, struct message_rec);
 	CHECK_VERSIONS(rec_message_decode, buf, n, struct message_rec);
