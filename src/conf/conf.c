@@ -40,6 +40,7 @@ enum ctype {
 	CT_LISTEN,   /* one string, an array or a list of listen addresses */
 	CT_SERVERS,  /* one string or a list of IP[:PORT] */
 	CT_IDLIST,   /* a list of identity source names */
+	CT_MILTER,   /* libmilter socket: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH, or "" */
 };
 
 struct enum_val {
@@ -124,6 +125,15 @@ static const struct schema_key schema[] = {
      "also match user+tag@domain against an entry for user@domain"},
     {"dns.servers", CT_SERVERS, O(dns.servers), "", 0, 0, NULL,
      "DNS servers (IP or IP:PORT) for the DNS checks; empty: resolv.conf"},
+    {"milter.listen", CT_MILTER, O(milter.listen), "inet:10041@127.0.0.1", 0, 0, NULL,
+     "milter socket (libmilter syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH); \"\": no milter"},
+    {"milter.non_smtpd_listen", CT_MILTER, O(milter.non_smtpd_listen), "", 0, 0, NULL,
+     "a second milter for non_smtpd_milters: never refuses at RCPT, removes suppressed "
+     "recipients at end of message"},
+    {"milter.feedback_id", CT_STR, O(milter.feedback_id), "%a:outpost", 0, 0, NULL,
+     "Feedback-ID header added by the milter: %a account, %h hash of the account; \"\": none"},
+    {"milter.socket_mode", CT_OCTAL, O(milter.socket_mode), "0666", 0, 0777, NULL,
+     "mode of unix milter sockets"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0,
      NULL, "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -135,8 +145,8 @@ static const struct schema_key schema[] = {
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
-static const char *const groups[] = {"store",	"policy", "accounts", "suppress",
-				     "dns",	"postfix", NULL};
+static const char *const groups[] = {"store", "policy",	 "accounts", "suppress",
+				     "dns",   "postfix", "milter",	 NULL};
 
 struct loader {
 	struct conf *conf;
@@ -381,6 +391,36 @@ set_number(struct loader *ld, const struct schema_key *k, const config_setting_t
 	return 0;
 }
 
+/*
+ * Check a libmilter socket spec; on success store it in *OUT with a relative
+ * unix path made absolute against DIR.
+ */
+static int
+milter_spec_ok(const char *spec, const char *dir, char **out)
+{
+	const char *at, *p;
+
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		p = strchr(spec, ':') + 1;
+		if (*p == '\0')
+			return 0;
+		*out = *p == '/' ? xstrdup(spec) : xasprintf("unix:%s/%s", dir, p);
+		return 1;
+	}
+	if (strncmp(spec, "inet:", 5) != 0 && strncmp(spec, "inet6:", 6) != 0)
+		return 0;
+	p = strchr(spec, ':') + 1;
+	if ((at = strchr(p, '@')) == NULL || at == p || at[1] == '\0')
+		return 0;
+	for (const char *q = p; q < at; q++)
+		if (*q < '0' || *q > '9')
+			return 0;
+	if (atoi(p) < 1 || atoi(p) > 65535)
+		return 0;
+	*out = xstrdup(spec);
+	return 1;
+}
+
 /* Apply one key, from setting S if present, else from its default. */
 static int
 apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t *s)
@@ -391,6 +431,17 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 	int v;
 
 	switch (k->type) {
+	case CT_MILTER:
+		if (s && config_setting_type(s) != CONFIG_TYPE_STRING)
+			return fail(ld, s, "%s: expected a string", k->name);
+		if (s)
+			str = config_setting_get_string(s);
+		if (*str && !milter_spec_ok(str, ld->conf->dir, (char **)dst))
+			return fail(ld, s, "%s: '%s': expected inet:PORT@HOST, inet6:PORT@HOST or "
+					   "unix:PATH", k->name, str);
+		if (*str == '\0')
+			*(char **)dst = xstrdup("");
+		return 0;
 	case CT_STR:
 	case CT_PATH:
 	case CT_ENUM:
@@ -537,7 +588,8 @@ conf_free(struct conf *conf)
 		return;
 	for (size_t i = 0; i < NSCHEMA; i++) {
 		void *p = (char *)conf + schema[i].off;
-		if (schema[i].type == CT_STR || schema[i].type == CT_PATH)
+		if (schema[i].type == CT_STR || schema[i].type == CT_PATH ||
+		    schema[i].type == CT_MILTER)
 			free(*(char **)p);
 		else if (schema[i].type == CT_LISTEN || schema[i].type == CT_SERVERS)
 			strlist_free(p);
@@ -557,6 +609,7 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 	switch (k->type) {
 	case CT_STR:
 	case CT_PATH:
+	case CT_MILTER:
 		fprintf(fp, "\"%s\"", *(char *const *)p);
 		break;
 	case CT_BOOL:

@@ -73,6 +73,13 @@ struct conf {
 	} dns;
 
 	struct {
+		char *listen;		/* libmilter syntax; "" = no milter */
+		char *non_smtpd_listen; /* a second milter that never refuses at RCPT */
+		char *feedback_id;	/* Feedback-ID header template; "" = none */
+		int socket_mode;
+	} milter;
+
+	struct {
 		char *config_directory; /* postsuper -c: the Postfix instance Outpost serves */
 		char *postsuper;
 		char *postqueue;

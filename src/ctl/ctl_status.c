@@ -88,11 +88,11 @@ status_print_human(json_t *o)
 		       (long long)json_integer_value(json_object_get(st, "accounts")),
 		       (long long)json_integer_value(json_object_get(st, "used_bytes")),
 		       (long long)json_integer_value(json_object_get(st, "map_size")));
-	printf("%-4s %-8s %-8s %-10s %-6s %-10s %-9s %-6s %s\n", "slot", "pid", "restarts",
+	printf("%-17s %-8s %-8s %-10s %-6s %-10s %-9s %-6s %s\n", "process", "pid", "restarts",
 	       "requests", "open", "refusals", "would", "bad", "store_errors");
 	json_array_foreach(json_object_get(o, "workers"), i, w)
-	    printf("%-4lld %-8lld %-8lld %-10lld %-6lld %-10lld %-9lld %-6lld %lld\n",
-		   (long long)json_integer_value(json_object_get(w, "slot")),
+	    printf("%-17s %-8lld %-8lld %-10lld %-6lld %-10lld %-9lld %-6lld %lld\n",
+		   json_string_value(json_object_get(w, "kind")),
 		   (long long)json_integer_value(json_object_get(w, "pid")),
 		   (long long)json_integer_value(json_object_get(w, "restarts")),
 		   (long long)json_integer_value(json_object_get(w, "requests")),

@@ -154,12 +154,12 @@ decide(const struct conf *conf, struct store *st, const struct facts *f, struct 
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	decide_stats.requests++;
+	__atomic_fetch_add(&decide_stats.requests, 1, __ATOMIC_RELAXED);
 	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT && f->stage != STAGE_EOM)
 		return;
 	if (store_read_begin(st, &txn) != STORE_OK ||
 	    (rc = decide_checks(conf, txn, f, v)) == STORE_ERR) {
-		decide_stats.store_errors++;
+		__atomic_fetch_add(&decide_stats.store_errors, 1, __ATOMIC_RELAXED);
 		log_warnx("store: %s; using store.fallback=%s", store_error(st),
 			  conf_action_name(conf->store.fallback));
 		memset(v, 0, sizeof(*v));
@@ -172,9 +172,9 @@ decide(const struct conf *conf, struct store *st, const struct facts *f, struct 
 	if (v->kind != VK_PASS && effective_mode(conf, txn, v->account) == MODE_MONITOR) {
 		v->would = v->kind;
 		v->kind = VK_PASS;
-		decide_stats.would_refuse++;
+		__atomic_fetch_add(&decide_stats.would_refuse, 1, __ATOMIC_RELAXED);
 	} else if (v->kind != VK_PASS) {
-		decide_stats.refused[v->kind]++;
+		__atomic_fetch_add(&decide_stats.refused[v->kind], 1, __ATOMIC_RELAXED);
 	}
 	store_read_end(txn);
 }

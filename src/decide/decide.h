@@ -20,7 +20,7 @@
 #include "decide/facts.h"
 #include "store/store.h"
 
-/* Counters a process keeps about its decisions (reported by status). */
+/* Counters a process keeps about its decisions (updated atomically: the milter is threaded). */
 struct decide_stats {
 	uint64_t requests;
 	uint64_t refused[VK_HOLD + 1];

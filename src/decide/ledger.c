@@ -1,6 +1,7 @@
 /* ledger -- batched writes asked for by decisions; see ledger.h. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,10 +18,11 @@ struct ledger_item {
 };
 
 struct ledger {
+	pthread_mutex_t lock; /* the milter notes from many threads */
 	struct store *st;
 	struct ledger_item *items;
 	size_t n, max;
-	uint64_t created, recorded, failures;
+	uint64_t failures;
 };
 
 struct ledger *
@@ -28,6 +30,7 @@ ledger_create(struct store *st, size_t max_pending)
 {
 	struct ledger *l = xcalloc(1, sizeof(*l));
 
+	pthread_mutex_init(&l->lock, NULL);
 	l->st = st;
 	l->max = max_pending;
 	l->items = xcalloc(max_pending, sizeof(*l->items));
@@ -39,6 +42,7 @@ ledger_destroy(struct ledger *l)
 {
 	if (l == NULL)
 		return;
+	pthread_mutex_destroy(&l->lock);
 	free(l->items);
 	free(l);
 }
@@ -46,14 +50,18 @@ ledger_destroy(struct ledger *l)
 size_t
 ledger_pending(const struct ledger *l)
 {
-	return l->n;
+	return __atomic_load_n(&l->n, __ATOMIC_RELAXED);
 }
 
 int
 ledger_note(struct ledger *l, const struct facts *f, const struct verdict *v)
 {
 	const char *key;
+	int full;
 
+	if (!v->account_new && !v->record)
+		return 0;
+	pthread_mutex_lock(&l->lock);
 	if (v->account_new && l->n < l->max) {
 		struct ledger_item *it = &l->items[l->n++];
 		it->kind = 0;
@@ -71,7 +79,9 @@ ledger_note(struct ledger *l, const struct facts *f, const struct verdict *v)
 		it->msg.flags = v->kind == VK_HOLD ? MSG_HELD : 0;
 		text_copy(it->msg.account, sizeof(it->msg.account), v->account);
 	}
-	return l->n >= l->max;
+	full = l->n >= l->max;
+	pthread_mutex_unlock(&l->lock);
+	return full;
 }
 
 /* Write one queued item; existing records are left as they are. */
@@ -115,13 +125,17 @@ ledger_apply_all(struct store_txn *txn, void *arg)
 int
 ledger_flush(struct ledger *l)
 {
-	if (l->n == 0)
-		return 0;
-	if (store_write(l->st, ledger_apply_all, l) != STORE_OK) {
+	int rc = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->n > 0 && store_write(l->st, ledger_apply_all, l) != STORE_OK) {
 		l->failures++;
-		log_warnx("ledger: %zu pending writes kept: %s", l->n, store_error(l->st));
-		return -1;
+		rc = -1;
+	} else {
+		l->n = 0;
 	}
-	l->n = 0;
-	return 0;
+	pthread_mutex_unlock(&l->lock);
+	if (rc < 0)
+		log_warnx("ledger: pending writes kept: %s", store_error(l->st));
+	return rc;
 }

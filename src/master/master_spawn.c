@@ -3,6 +3,8 @@
  * backoff.  Each slot runs one worker; a worker that exits 0 (it retired or
  * was replaced) is started again at once, one that crashed after a delay that
  * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
+ * Slots 0..max-1 are policy workers; the two after them are the milters
+ * (milter.listen, milter.non_smtpd_listen), supervised the same way.
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xalloc.h"
+#include "milter/milter.h"
 #include "worker/worker.h"
 
 #define BACKOFF_MIN_MS 1000
@@ -36,9 +39,12 @@ struct slot {
 	int active; /* slot in use at the current worker count */
 };
 
+#define MILTER_SLOTS 2
+
 struct children {
 	struct slot *slots;
-	size_t max;
+	size_t max;   /* policy worker slots */
+	size_t total; /* max + MILTER_SLOTS */
 	int n; /* wanted worker count */
 	const struct conf *conf;
 	const int *fds;
@@ -63,8 +69,9 @@ children_create(size_t max)
 	struct children *ch = xcalloc(1, sizeof(*ch));
 
 	ch->max = max;
-	ch->slots = xcalloc(max, sizeof(*ch->slots));
-	ch->stats = mmap(NULL, max * sizeof(*ch->stats), PROT_READ | PROT_WRITE,
+	ch->total = max + MILTER_SLOTS;
+	ch->slots = xcalloc(ch->total, sizeof(*ch->slots));
+	ch->stats = mmap(NULL, ch->total * sizeof(*ch->stats), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ch->stats == MAP_FAILED)
 		fatal("mmap worker statistics");
@@ -76,17 +83,31 @@ children_destroy(struct children *ch)
 {
 	if (ch == NULL)
 		return;
-	munmap(ch->stats, ch->max * sizeof(*ch->stats));
+	munmap(ch->stats, ch->total * sizeof(*ch->stats));
 	free(ch->slots);
 	free(ch);
 }
 
 /* Fork the worker of slot I.  Signals are blocked across fork so that the
  * child never runs the master's handlers; it resets them before unblocking. */
+/* In the child: become the worker or milter of slot I (never returns). */
+static void
+child_main(struct children *ch, int i)
+{
+	struct worker_args args = {ch->conf, ch->fds, ch->nfds, i, &ch->stats[i]};
+	struct milter_args margs = {ch->conf, i == (int)ch->max + 1, &ch->stats[i]};
+
+	if ((size_t)i >= ch->max) {
+		for (int f = 0; f < ch->nfds; f++)
+			close(ch->fds[f]);
+		milter_main(&margs);
+	}
+	worker_main(&args);
+}
+
 static void
 spawn(struct children *ch, int i)
 {
-	struct worker_args args = {ch->conf, ch->fds, ch->nfds, i, &ch->stats[i]};
 	sigset_t all, old;
 	pid_t pid;
 
@@ -100,7 +121,7 @@ spawn(struct children *ch, int i)
 		master_child_cleanup();
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		memset(&ch->stats[i], 0, sizeof(ch->stats[i]));
-		worker_main(&args);
+		child_main(ch, i);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
@@ -110,7 +131,7 @@ spawn(struct children *ch, int i)
 	}
 	ch->slots[i].pid = pid;
 	ch->slots[i].started = time(NULL);
-	log_debug("started worker %d pid %ld", i, (long)pid);
+	log_debug("started %s %d pid %ld", (size_t)i < ch->max ? "worker" : "milter", i, (long)pid);
 }
 
 void
@@ -120,6 +141,33 @@ children_start_all(struct children *ch, const struct conf *conf, const int *fds,
 	ch->fds = fds;
 	ch->nfds = nfds;
 	children_resize(ch, conf->policy.workers);
+	children_milters(ch, conf);
+}
+
+/* The milter slot I is wanted when its listen address is set. */
+static const char *
+milter_spec(const struct conf *conf, size_t i, size_t max)
+{
+	return i == max ? conf->milter.listen : conf->milter.non_smtpd_listen;
+}
+
+void
+children_milters(struct children *ch, const struct conf *conf)
+{
+	for (size_t i = ch->max; i < ch->total; i++) {
+		struct slot *s = &ch->slots[i];
+		int want = milter_spec(conf, i, ch->max)[0] != '\0';
+		if (want && !s->active) {
+			s->active = 1;
+			s->backoff_ms = 0;
+			if (s->pid == 0)
+				spawn(ch, (int)i);
+		} else if (!want && s->active) {
+			s->active = 0;
+			if (s->pid > 0)
+				kill(s->pid, SIGTERM);
+		}
+	}
 }
 
 void
@@ -146,6 +194,8 @@ children_resize(struct children *ch, int n)
 void
 children_replace_all(struct children *ch, const struct conf *conf)
 {
+	const struct conf *old = ch->conf;
+
 	ch->conf = conf;
 	for (int i = 0; i < ch->n; i++) {
 		struct slot *s = &ch->slots[i];
@@ -158,6 +208,20 @@ children_replace_all(struct children *ch, const struct conf *conf)
 			spawn(ch, i);
 	}
 	children_resize(ch, conf->policy.workers);
+	for (size_t i = ch->max; i < ch->total; i++) {
+		struct slot *s = &ch->slots[i];
+		if (s->pid <= 0)
+			continue;
+		if (strcmp(milter_spec(old, i, ch->max), milter_spec(conf, i, ch->max)) == 0) {
+			kill(s->pid, SIGUSR1); /* same socket: reload in place, no session lost */
+		} else if (ch->nretired < MAX_RETIRED) {
+			kill(s->pid, SIGTERM);
+			ch->retired[ch->nretired++] = s->pid;
+			s->pid = 0;
+			s->respawn_at_ms = now_ms() + BACKOFF_MIN_MS; /* let the old one free the port */
+		}
+	}
+	children_milters(ch, conf);
 }
 
 /* A child exited: forget it, and schedule its slot's next worker. */
@@ -169,7 +233,7 @@ child_exited(struct children *ch, pid_t pid, int status)
 			ch->retired[i] = ch->retired[--ch->nretired];
 			return;
 		}
-	for (size_t i = 0; i < ch->max; i++) {
+	for (size_t i = 0; i < ch->total; i++) {
 		struct slot *s = &ch->slots[i];
 		if (s->pid != pid)
 			continue;
@@ -214,12 +278,12 @@ children_tick(struct children *ch)
 	int64_t now = now_ms();
 	long next = -1;
 
-	for (int i = 0; i < ch->n; i++) {
+	for (size_t i = 0; i < ch->total; i++) {
 		struct slot *s = &ch->slots[i];
 		if (!s->active || s->pid != 0)
 			continue;
 		if (s->respawn_at_ms <= now)
-			spawn(ch, i);
+			spawn(ch, (int)i);
 		if (s->pid == 0) {
 			long wait = (long)(s->respawn_at_ms - now);
 			if (next < 0 || wait < next)
@@ -232,7 +296,7 @@ children_tick(struct children *ch)
 int
 children_stop(struct children *ch)
 {
-	for (size_t i = 0; i < ch->max; i++) {
+	for (size_t i = 0; i < ch->total; i++) {
 		ch->slots[i].active = 0;
 		if (ch->slots[i].pid > 0)
 			kill(ch->slots[i].pid, SIGTERM);
@@ -245,7 +309,7 @@ children_stop(struct children *ch)
 void
 children_kill(struct children *ch)
 {
-	for (size_t i = 0; i < ch->max; i++)
+	for (size_t i = 0; i < ch->total; i++)
 		if (ch->slots[i].pid > 0)
 			kill(ch->slots[i].pid, SIGKILL);
 	for (int i = 0; i < ch->nretired; i++)
@@ -257,7 +321,7 @@ children_running(const struct children *ch)
 {
 	int n = ch->nretired;
 
-	for (size_t i = 0; i < ch->max; i++)
+	for (size_t i = 0; i < ch->total; i++)
 		n += ch->slots[i].pid > 0;
 	return n;
 }
@@ -268,12 +332,16 @@ children_status(const struct children *ch)
 	json_t *arr = json_array();
 	char when[32];
 
-	for (int i = 0; i < ch->n; i++) {
+	for (size_t i = 0; i < ch->total; i++) {
 		const struct slot *s = &ch->slots[i];
 		const struct worker_stats *w = &ch->stats[i];
+		if (!s->active)
+			continue;
 		json_array_append_new(
-		    arr, json_pack("{s:i, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				   "slot", i, "pid", (json_int_t)s->pid, "started",
+		    arr, json_pack("{s:i, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				   "slot", (int)i, "kind",
+				   i < ch->max ? "policy" : i == ch->max ? "milter" : "milter-non-smtpd",
+				   "pid", (json_int_t)s->pid, "started",
 				   s->pid ? text_time_format(s->started, when, sizeof(when)) : "",
 				   "restarts", (json_int_t)s->restarts, "connections",
 				   (json_int_t)w->connections, "open_connections",

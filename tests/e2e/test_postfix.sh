@@ -195,6 +195,7 @@ control_socket = "run/outpostd.ctl";
 store = { path = "db"; map_size = "64M"; };
 policy = { listen = "inet:127.0.0.1:$POLICYPORT"; workers = 2; };
 dns = { servers = [ "127.0.0.1:1" ]; };
+milter = { listen = ""; };
 EOF
 OLOG=$T/outpostd.log
 "$OUTPOSTD" -c "$OCONF" -f >"$OLOG" 2>&1 &

@@ -187,6 +187,8 @@ class Daemon:
         )
         if "policy" not in conf_extra:
             text += 'policy = { listen = "%s"; workers = %d; };\n' % (self.listen, workers)
+        if "milter" not in conf_extra:
+            text += 'milter = { listen = ""; };\n'  # tests that want one configure it
         with open(self.conf, "w") as f:
             f.write(text)
 

@@ -1,0 +1,46 @@
+/*
+ * milter -- the second front door: Outpost as a libmilter filter, for
+ * Sendmail, Postfix smtpd_milters and Postfix non_smtpd_milters.
+ *
+ * milter_main() runs in a child of the master (forked before any thread
+ * exists; it opens its own store).  It never returns.  Callbacks translate
+ * the milter protocol into struct facts and run the same decide() as the
+ * policy service:
+ *   MAIL   account identified ({auth_authen}, sender, client address);
+ *          a paused account is refused here (tempfail by default);
+ *   RCPT   a suppressed recipient is refused, that recipient only;
+ *   EOM    Feedback-ID header added, the message recorded (queue id `i`).
+ * In non-SMTP mode (milter.non_smtpd_listen, for Postfix non_smtpd_milters,
+ * where a RCPT refusal is a configuration error) nothing is refused:
+ * suppressed recipients are removed at EOM with smfi_delrcpt, and a message
+ * with none left (or of a paused account) is quarantined (hold queue).
+ * SIGUSR1 reloads the configuration (libmilter owns SIGHUP: it means stop);
+ * SIGTERM stops.
+ */
+#ifndef OUTPOST_MILTER_H
+#define OUTPOST_MILTER_H
+
+#include "conf/conf.h"
+
+struct worker_stats;
+struct store;
+struct ledger;
+
+struct milter_args {
+	const struct conf *conf;
+	int non_smtpd; /* serve milter.non_smtpd_listen in non-SMTP mode */
+	struct worker_stats *stats;
+};
+
+void milter_main(const struct milter_args *args) __attribute__((noreturn));
+
+/* Internal to the milter (milter_cb.c <-> milter_main.c). */
+struct smfiDesc;
+extern struct smfiDesc milter_desc;
+void milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger);
+/* Swap in a new configuration (the reload thread). */
+void milter_cb_set_conf(const struct conf *conf);
+/* "%a:outpost" with ACCOUNT: the Feedback-ID value, or "" when the template is empty. */
+void milter_feedback_id(const char *tmpl, const char *account, char *buf, size_t len);
+
+#endif

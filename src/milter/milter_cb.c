@@ -1,0 +1,385 @@
+/*
+ * milter_cb -- libmilter callbacks: translate, call decide(), translate back.
+ *
+ * libmilter runs the callbacks of one connection on different threads (never
+ * two at once), so all per-connection state lives in the smfi_setpriv()
+ * block; everything shared (configuration pointer, store, ledger, counters)
+ * is thread-safe.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "milter.h"
+#include "decide/decide.h"
+#include "decide/ledger.h"
+#include "suppress/suppress.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+#include "worker/worker.h"
+
+#define MAX_DELETE 1000 /* suppressed recipients remembered per message (non-SMTP mode) */
+
+struct mconn {
+	char client_addr[64];
+	char sender[ADDRESS_MAX];
+	char sasl[256];
+	char instance[64]; /* our own transaction id, as the policy service's `instance` */
+	char account[ACCOUNT_NAME_MAX];
+	unsigned conn_seq, msg_seq;
+	unsigned nrcpt; /* recipients accepted */
+	int hold;	/* quarantine at end of message */
+	char hold_reason[128];
+	char **del; /* non-SMTP mode: recipients to remove at EOM */
+	size_t ndel;
+};
+
+static const struct conf *volatile cur_conf;
+static const struct conf *old_conf; /* freed at the next swap: no callback lasts that long */
+static struct store *milter_store;
+static struct ledger *milter_ledger;
+static struct worker_stats *milter_stats;
+static int non_smtpd;
+static unsigned conn_counter;
+
+void
+milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger)
+{
+	cur_conf = args->conf;
+	non_smtpd = args->non_smtpd;
+	milter_stats = args->stats;
+	milter_store = st;
+	milter_ledger = ledger;
+}
+
+void
+milter_cb_set_conf(const struct conf *conf)
+{
+	const struct conf *prev = __atomic_exchange_n(&cur_conf, conf, __ATOMIC_ACQ_REL);
+
+	conf_free((struct conf *)old_conf);
+	old_conf = prev;
+}
+
+static const struct conf *
+conf_now(void)
+{
+	return __atomic_load_n(&cur_conf, __ATOMIC_ACQUIRE);
+}
+
+#define STAT_ADD(field) __atomic_fetch_add(&milter_stats->field, 1, __ATOMIC_RELAXED)
+
+/* 64-bit FNV-1a: a stable, non-reversible-at-a-glance tag for an account name. */
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+void
+milter_feedback_id(const char *tmpl, const char *account, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *p = tmpl; *p && o + 1 < len; p++) {
+		char piece[32];
+		const char *add = piece;
+		if (*p != '%' || p[1] == '\0') {
+			piece[0] = (unsigned char)*p < 0x20 ? '?' : *p;
+			piece[1] = '\0';
+		} else if (*++p == 'a') {
+			add = account;
+		} else if (*p == 'h') {
+			snprintf(piece, sizeof(piece), "%016llx", (unsigned long long)fnv1a(account));
+		} else {
+			snprintf(piece, sizeof(piece), "%c", *p == '%' ? '%' : '?');
+		}
+		size_t n = strlen(add);
+		if (o + n >= len)
+			n = len - o - 1;
+		memcpy(buf + o, add, n);
+		o += n;
+	}
+	buf[o] = '\0';
+}
+
+/* "<a@b>" -> "a@b" into OUT. */
+static void
+strip_brackets(const char *in, char *out, size_t len)
+{
+	size_t n = strlen(in);
+
+	if (n >= 2 && in[0] == '<' && in[n - 1] == '>')
+		snprintf(out, len, "%.*s", (int)(n - 2), in + 1);
+	else
+		snprintf(out, len, "%s", in);
+}
+
+static void
+message_reset(struct mconn *mc)
+{
+	for (size_t i = 0; i < mc->ndel; i++)
+		free(mc->del[i]);
+	free(mc->del);
+	mc->del = NULL;
+	mc->ndel = 0;
+	mc->nrcpt = 0;
+	mc->hold = 0;
+	mc->account[0] = '\0';
+	mc->msg_seq++;
+	snprintf(mc->instance, sizeof(mc->instance), "m%lx.%x.%x", (long)getpid(), mc->conn_seq,
+		 mc->msg_seq);
+}
+
+/* The facts of this transaction at STAGE. */
+static void
+facts_fill(SMFICTX *ctx, struct mconn *mc, int stage, const char *rcpt, struct facts *f)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	memset(f, 0, sizeof(*f));
+	f->stage = stage;
+	f->door = DOOR_MILTER;
+	f->queue_id = qid ? qid : "";
+	f->instance = mc->instance;
+	f->sender = mc->sender;
+	f->recipient = rcpt;
+	f->sasl_username = mc->sasl;
+	f->client_address = mc->client_addr;
+	f->recipient_count = mc->nrcpt;
+	f->now = time(NULL);
+}
+
+/* Run decide() and the bookkeeping every decision gets. */
+static void
+milter_decide(const struct facts *f, struct verdict *v)
+{
+	decide(conf_now(), milter_store, f, v);
+	decide_log(f, v);
+	STAT_ADD(requests);
+	if (v->kind != VK_PASS)
+		STAT_ADD(refusals);
+	if (v->would)
+		STAT_ADD(would_refuse);
+	if (v->rule && strcmp(v->rule, "store_error") == 0)
+		STAT_ADD(store_errors);
+	ledger_note(milter_ledger, f, v);
+}
+
+/* A refusal as the milter protocol says it: the reply class must match the code. */
+static sfsistat
+refuse(SMFICTX *ctx, const struct verdict *v)
+{
+	char text[600];
+	size_t o = 0;
+
+	/* libmilter formats the text: a '%' must be doubled. */
+	for (const char *p = v->text; *p && o + 2 < sizeof(text); p++) {
+		if (*p == '%')
+			text[o++] = '%';
+		text[o++] = *p;
+	}
+	text[o] = '\0';
+	if (v->code[0] && smfi_setreply(ctx, (char *)v->code, (char *)v->dsn, text) != MI_SUCCESS)
+		log_warnx("milter: smfi_setreply failed for %s %s", v->code, v->dsn);
+	return v->kind == VK_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+	     unsigned long *pf3)
+{
+	const unsigned long want_steps = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
+					 SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
+	*pf1 = f1 & want_steps;
+	*pf2 = *pf3 = 0;
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr}");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {mail_addr}");
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct mconn *mc = xcalloc(1, sizeof(*mc));
+	const char *macro = smfi_getsymval(ctx, "{client_addr}");
+
+	mc->conn_seq = __atomic_add_fetch(&conn_counter, 1, __ATOMIC_RELAXED);
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, mc->client_addr,
+			  sizeof(mc->client_addr));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, mc->client_addr,
+			  sizeof(mc->client_addr));
+	else if (macro)
+		text_copy(mc->client_addr, sizeof(mc->client_addr), macro);
+	__atomic_fetch_add(&milter_stats->connections, 1, __ATOMIC_RELAXED);
+	smfi_setpriv(ctx, mc);
+	return SMFIS_CONTINUE;
+}
+
+/* Non-SMTP mode never refuses: the message is quarantined at EOM instead. */
+static void
+mark_hold(struct mconn *mc, const struct verdict *v)
+{
+	mc->hold = 1;
+	snprintf(mc->hold_reason, sizeof(mc->hold_reason), "outpost: %s", v->rule ? v->rule : "held");
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+	struct facts f;
+	struct verdict v;
+
+	if (mc == NULL)
+		return SMFIS_CONTINUE;
+	message_reset(mc);
+	strip_brackets(argv && argv[0] ? argv[0] : "", mc->sender, sizeof(mc->sender));
+	text_copy(mc->sasl, sizeof(mc->sasl), auth ? auth : "");
+	facts_fill(ctx, mc, STAGE_MAIL, NULL, &f);
+	milter_decide(&f, &v);
+	text_copy(mc->account, sizeof(mc->account), v.account);
+	if (v.kind == VK_PASS)
+		return SMFIS_CONTINUE;
+	if (v.kind == VK_HOLD || non_smtpd) {
+		mark_hold(mc, &v);
+		return SMFIS_CONTINUE;
+	}
+	return refuse(ctx, &v);
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+	char rcpt[ADDRESS_MAX];
+	struct facts f;
+	struct verdict v;
+
+	if (mc == NULL || argv == NULL || argv[0] == NULL)
+		return SMFIS_CONTINUE;
+	strip_brackets(argv[0], rcpt, sizeof(rcpt));
+	facts_fill(ctx, mc, STAGE_RCPT, rcpt, &f);
+	milter_decide(&f, &v);
+	if (v.kind == VK_PASS) {
+		mc->nrcpt++;
+		return SMFIS_CONTINUE;
+	}
+	if (v.kind == VK_HOLD) {
+		mark_hold(mc, &v);
+		mc->nrcpt++;
+		return SMFIS_CONTINUE;
+	}
+	if (!non_smtpd)
+		return refuse(ctx, &v);
+	if (v.rule && strcmp(v.rule, "suppressed") == 0 && mc->ndel < MAX_DELETE) {
+		mc->del = xrealloc(mc->del, (mc->ndel + 1) * sizeof(*mc->del));
+		mc->del[mc->ndel++] = xstrdup(argv[0]);
+	} else {
+		mark_hold(mc, &v);
+		mc->nrcpt++;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* Non-SMTP mode: take the suppressed recipients off; quarantine what is left empty. */
+static void
+eom_remove_suppressed(SMFICTX *ctx, struct mconn *mc)
+{
+	for (size_t i = 0; i < mc->ndel; i++)
+		if (smfi_delrcpt(ctx, mc->del[i]) != MI_SUCCESS)
+			log_warnx("milter: smfi_delrcpt %s failed", mc->del[i]);
+	if (mc->ndel > 0 && mc->nrcpt == 0) {
+		mc->hold = 1;
+		snprintf(mc->hold_reason, sizeof(mc->hold_reason),
+			 "outpost: all recipients suppressed");
+	}
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+	const struct conf *conf = conf_now();
+	char fbid[256];
+	struct facts f;
+	struct verdict v;
+
+	if (mc == NULL)
+		return SMFIS_CONTINUE;
+	facts_fill(ctx, mc, STAGE_EOM, NULL, &f);
+	milter_decide(&f, &v);
+	if (v.kind == VK_HOLD || (v.kind != VK_PASS && non_smtpd))
+		mark_hold(mc, &v);
+	else if (v.kind != VK_PASS)
+		return refuse(ctx, &v);
+	if (non_smtpd)
+		eom_remove_suppressed(ctx, mc);
+	if (mc->hold && smfi_quarantine(ctx, mc->hold_reason) != MI_SUCCESS)
+		log_warnx("milter: smfi_quarantine failed");
+	if (v.account[0] && conf->milter.feedback_id[0]) {
+		milter_feedback_id(conf->milter.feedback_id, v.account, fbid, sizeof(fbid));
+		if (smfi_addheader(ctx, "Feedback-ID", fbid) != MI_SUCCESS)
+			log_warnx("milter: smfi_addheader Feedback-ID failed");
+	}
+	message_reset(mc);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+
+	if (mc)
+		message_reset(mc);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+
+	if (mc) {
+		message_reset(mc);
+		free(mc);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc milter_desc = {
+    .xxfi_name = "outpost",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+    .xxfi_connect = cb_connect,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_negotiate = cb_negotiate,
+};
