@@ -57,8 +57,15 @@ tier_unit() {
 	count_unit "$BUILD"
 }
 
-# Python black-box tests against the binaries in build directory $1.
+# Python black-box tests (and the miltertest scripts) against the binaries in build directory $1.
 tier_blackbox() {
+	if [ -x tests/milter/run.sh ]; then
+		out="$LOGDIR/milter$2.out"
+		OUTPOST_BUILD=$1 sh tests/milter/run.sh >"$out" 2>&1
+		grep -E '^(ok|FAIL) ' "$out" | sed 's/^/  /'
+		grep -q '^FAIL' "$out" && tail -n 40 "$out"
+		count_closing "$out"
+	fi
 	for t in tests/blackbox/test_*.py; do
 		out="$LOGDIR/$(basename "$t" .py)$2.out"
 		OUTPOST_BUILD=$1 $PY "$t" >"$out" 2>&1
