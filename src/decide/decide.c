@@ -199,7 +199,8 @@ decide_log(const struct facts *f, const struct verdict *v)
 						    : "-"),
 		 log_escape(from, sizeof(from), f->sender ? f->sender : ""),
 		 log_escape(rcpt, sizeof(rcpt), f->recipient ? f->recipient : ""),
-		 v->rule ? v->rule : "-", v->would ? "would_" : "", kinds[v->would ? v->would : v->kind], v->code,
+		 v->rule ? v->rule : "-", v->would ? "would_" : "",
+		 v->log_action ? v->log_action : kinds[v->would ? v->would : v->kind], v->code,
 		 v->code[0] ? " " : "", v->dsn, v->dsn[0] ? " " : "",
 		 log_escape(text, sizeof(text), v->text));
 }

@@ -50,6 +50,7 @@ struct verdict {
 	char account[ACCOUNT_NAME_MAX]; /* "" when the mail belongs to no account */
 	int account_new;   /* the account was first seen now (auto-create) */
 	int record;	   /* EOM of an identified account: record the message */
+	const char *log_action; /* what the front door did instead, for the log ("delrcpt") */
 };
 
 #endif

@@ -20,6 +20,8 @@
 #ifndef OUTPOST_MILTER_H
 #define OUTPOST_MILTER_H
 
+#include <stdint.h>
+
 #include "conf/conf.h"
 
 struct worker_stats;
@@ -37,10 +39,17 @@ void milter_main(const struct milter_args *args) __attribute__((noreturn));
 /* Internal to the milter (milter_cb.c <-> milter_main.c). */
 struct smfiDesc;
 extern struct smfiDesc milter_desc;
-void milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger);
+void milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger,
+		    const uint8_t key[16]);
 /* Swap in a new configuration (the reload thread). */
 void milter_cb_set_conf(const struct conf *conf);
-/* "%a:outpost" with ACCOUNT: the Feedback-ID value, or "" when the template is empty. */
-void milter_feedback_id(const char *tmpl, const char *account, char *buf, size_t len);
+/*
+ * "%a:outpost" with ACCOUNT: the Feedback-ID value, or "" when the template is
+ * empty.  %h is SipHash-2-4 of the account name under KEY (16 hex digits): the
+ * store keeps the key (DB_META "feedback_key", made at the first start), so
+ * Outpost can map a hash back to its account and nobody else can.
+ */
+void milter_feedback_id(const char *tmpl, const char *account, const uint8_t key[16], char *buf,
+			size_t len);
 
 #endif

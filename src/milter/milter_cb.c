@@ -22,6 +22,7 @@
 #include "decide/ledger.h"
 #include "suppress/suppress.h"
 #include "util/log.h"
+#include "util/siphash.h"
 #include "util/text.h"
 #include "util/xalloc.h"
 #include "worker/worker.h"
@@ -37,6 +38,7 @@ struct mconn {
 	unsigned conn_seq, msg_seq;
 	unsigned nrcpt; /* recipients accepted */
 	int hold;	/* quarantine at end of message */
+	int hold_logged; /* the reason to hold was logged once already */
 	char hold_reason[128];
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
 	size_t ndel;
@@ -49,10 +51,13 @@ static struct ledger *milter_ledger;
 static struct worker_stats *milter_stats;
 static int non_smtpd;
 static unsigned conn_counter;
+static uint8_t feedback_key[16];
 
 void
-milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger)
+milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger,
+	       const uint8_t key[16])
 {
+	memcpy(feedback_key, key, sizeof(feedback_key));
 	cur_conf = args->conf;
 	non_smtpd = args->non_smtpd;
 	milter_stats = args->stats;
@@ -77,19 +82,9 @@ conf_now(void)
 
 #define STAT_ADD(field) __atomic_fetch_add(&milter_stats->field, 1, __ATOMIC_RELAXED)
 
-/* 64-bit FNV-1a: a stable, non-reversible-at-a-glance tag for an account name. */
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 void
-milter_feedback_id(const char *tmpl, const char *account, char *buf, size_t len)
+milter_feedback_id(const char *tmpl, const char *account, const uint8_t key[16], char *buf,
+		   size_t len)
 {
 	size_t o = 0;
 
@@ -102,7 +97,8 @@ milter_feedback_id(const char *tmpl, const char *account, char *buf, size_t len)
 		} else if (*++p == 'a') {
 			add = account;
 		} else if (*p == 'h') {
-			snprintf(piece, sizeof(piece), "%016llx", (unsigned long long)fnv1a(account));
+			snprintf(piece, sizeof(piece), "%016llx",
+				 (unsigned long long)siphash24(key, account, strlen(account)));
 		} else {
 			snprintf(piece, sizeof(piece), "%c", *p == '%' ? '%' : '?');
 		}
@@ -137,6 +133,7 @@ message_reset(struct mconn *mc)
 	mc->ndel = 0;
 	mc->nrcpt = 0;
 	mc->hold = 0;
+	mc->hold_logged = 0;
 	mc->account[0] = '\0';
 	mc->msg_seq++;
 	snprintf(mc->instance, sizeof(mc->instance), "m%lx.%x.%x", (long)getpid(), mc->conn_seq,
@@ -162,12 +159,23 @@ facts_fill(SMFICTX *ctx, struct mconn *mc, int stage, const char *rcpt, struct f
 	f->now = time(NULL);
 }
 
-/* Run decide() and the bookkeeping every decision gets. */
+/*
+ * Run decide() and the bookkeeping every decision gets.  The log says what the
+ * milter does: in non-SMTP mode a suppressed recipient is removed (delrcpt)
+ * and anything else held, never refused; a message already held for a reason
+ * is not logged again at each later stage.
+ */
 static void
-milter_decide(const struct facts *f, struct verdict *v)
+milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 {
 	decide(conf_now(), milter_store, f, v);
-	decide_log(f, v);
+	if (v->kind != VK_PASS && non_smtpd)
+		v->log_action = v->rule && strcmp(v->rule, "suppressed") == 0 ? "delrcpt" : "hold";
+	if (!(mc->hold_logged && v->kind != VK_PASS &&
+	      (v->kind == VK_HOLD || (non_smtpd && v->log_action[0] == 'h'))))
+		decide_log(f, v);
+	if (v->kind == VK_HOLD || (non_smtpd && v->kind != VK_PASS && v->log_action[0] == 'h'))
+		mc->hold_logged = 1;
 	STAT_ADD(requests);
 	if (v->kind != VK_PASS)
 		STAT_ADD(refusals);
@@ -259,7 +267,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	strip_brackets(argv && argv[0] ? argv[0] : "", mc->sender, sizeof(mc->sender));
 	text_copy(mc->sasl, sizeof(mc->sasl), auth ? auth : "");
 	facts_fill(ctx, mc, STAGE_MAIL, NULL, &f);
-	milter_decide(&f, &v);
+	milter_decide(mc, &f, &v);
 	text_copy(mc->account, sizeof(mc->account), v.account);
 	if (v.kind == VK_PASS)
 		return SMFIS_CONTINUE;
@@ -282,7 +290,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	strip_brackets(argv[0], rcpt, sizeof(rcpt));
 	facts_fill(ctx, mc, STAGE_RCPT, rcpt, &f);
-	milter_decide(&f, &v);
+	milter_decide(mc, &f, &v);
 	if (v.kind == VK_PASS) {
 		mc->nrcpt++;
 		return SMFIS_CONTINUE;
@@ -330,7 +338,7 @@ cb_eom(SMFICTX *ctx)
 	if (mc == NULL)
 		return SMFIS_CONTINUE;
 	facts_fill(ctx, mc, STAGE_EOM, NULL, &f);
-	milter_decide(&f, &v);
+	milter_decide(mc, &f, &v);
 	if (v.kind == VK_HOLD || (v.kind != VK_PASS && non_smtpd))
 		mark_hold(mc, &v);
 	else if (v.kind != VK_PASS)
@@ -340,7 +348,8 @@ cb_eom(SMFICTX *ctx)
 	if (mc->hold && smfi_quarantine(ctx, mc->hold_reason) != MI_SUCCESS)
 		log_warnx("milter: smfi_quarantine failed");
 	if (v.account[0] && conf->milter.feedback_id[0]) {
-		milter_feedback_id(conf->milter.feedback_id, v.account, fbid, sizeof(fbid));
+		milter_feedback_id(conf->milter.feedback_id, v.account, feedback_key, fbid,
+				   sizeof(fbid));
 		if (smfi_addheader(ctx, "Feedback-ID", fbid) != MI_SUCCESS)
 			log_warnx("milter: smfi_addheader Feedback-ID failed");
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +66,41 @@ reload_thread(void *arg)
 	return NULL;
 }
 
+#define FEEDBACK_KEY "feedback_key"
+
+static int
+key_create(struct store_txn *txn, void *arg)
+{
+	struct store_val v;
+
+	if (store_get(txn, DB_META, FEEDBACK_KEY, strlen(FEEDBACK_KEY), &v) == STORE_OK)
+		return STORE_OK; /* another process made it first */
+	return store_put(txn, DB_META, FEEDBACK_KEY, strlen(FEEDBACK_KEY), arg, 16);
+}
+
+/* The per-store key of the Feedback-ID hash: read it, or make it once. */
+static int
+feedback_key_load(struct store *st, uint8_t key[16])
+{
+	struct store_txn *txn;
+	struct store_val v;
+	int rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store_read_begin(st, &txn) != STORE_OK)
+			return -1;
+		rc = store_get(txn, DB_META, FEEDBACK_KEY, strlen(FEEDBACK_KEY), &v);
+		if (rc == STORE_OK && v.len == 16)
+			memcpy(key, v.data, 16);
+		store_read_end(txn);
+		if (rc == STORE_OK)
+			return v.len == 16 ? 0 : -1;
+		if (getrandom(key, 16, 0) != 16 || store_write(st, key_create, key) != STORE_OK)
+			return -1;
+	}
+	return -1;
+}
+
 /* Start a detached helper thread; fatal if impossible (before any client). */
 static void
 start_thread(void *(*fn)(void *))
@@ -85,6 +121,7 @@ milter_main(const struct milter_args *args)
 	char err[512];
 	struct store *st;
 	sigset_t set;
+	uint8_t key[16];
 
 	log_procname(args->non_smtpd ? "milter-non-smtpd" : "milter");
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -94,10 +131,20 @@ milter_main(const struct milter_args *args)
 	if ((st = store_open(conf->store.path, &so, err, sizeof(err))) == NULL)
 		fatalx("milter: %s", err);
 	flush_ledger = ledger_create(st, LEDGER_MAX);
-	milter_cb_init(args, st, flush_ledger);
-	/* Blocked here, before any thread exists, so only reload_thread takes it. */
+	if (feedback_key_load(st, key) < 0)
+		fatalx("milter: cannot read or create the Feedback-ID key: %s", store_error(st));
+	milter_cb_init(args, st, flush_ledger, key);
+	/*
+	 * Blocked here, before any thread exists, so that every thread inherits
+	 * the mask: SIGUSR1 goes to reload_thread, and HUP/TERM/INT to libmilter's
+	 * own sigwait thread (a graceful stop that flushes the ledger) instead of
+	 * killing the process from whichever thread the kernel picks.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	start_thread(reload_thread);
 	start_thread(flush_thread);
