@@ -12,13 +12,14 @@ SECS=${FUZZ_SECONDS:-20}
 OUT=$TOP/tests/fuzz/bin
 mkdir -p "$OUT" "$TOP/tests/fuzz/crashes"
 LIBSRC=$(ls src/util/*.c src/conf/*.c src/store/*.c src/suppress/*.c src/account/*.c \
-	src/decide/*.c src/policy/*.c)
+	src/decide/*.c src/policy/*.c src/feedback/maillog.c \
+	src/feedback/mime.c src/feedback/dsn.c src/feedback/arf.c)
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$BUILD -Isrc
 	$(pkg-config --cflags libconfig lmdb libevent_core jansson)"
 LIBS="$(pkg-config --libs libconfig lmdb libevent_core jansson) -lpthread"
 passed=0
 failed=0
-for t in policy import; do
+for t in policy import maillog dsn; do
 	# shellcheck disable=SC2086
 	clang $CFLAGS -o "$OUT/fuzz_$t" "tests/fuzz/fuzz_$t.c" $LIBSRC $LIBS
 	mkdir -p "$OUT/corpus_$t"
