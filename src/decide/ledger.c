@@ -18,10 +18,12 @@ struct ledger_item {
 };
 
 struct ledger {
-	pthread_mutex_t lock; /* the milter notes from many threads */
+	pthread_mutex_t lock;	    /* guards items/n: the milter notes from many threads */
+	pthread_mutex_t flush_lock; /* one flush at a time */
 	struct store *st;
-	struct ledger_item *items;
-	size_t n, max;
+	struct ledger_item *items; /* being filled */
+	struct ledger_item *batch; /* being written, outside LOCK */
+	size_t n, nbatch, max;
 	uint64_t failures;
 };
 
@@ -31,9 +33,11 @@ ledger_create(struct store *st, size_t max_pending)
 	struct ledger *l = xcalloc(1, sizeof(*l));
 
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->flush_lock, NULL);
 	l->st = st;
 	l->max = max_pending;
 	l->items = xcalloc(max_pending, sizeof(*l->items));
+	l->batch = xcalloc(max_pending, sizeof(*l->batch));
 	return l;
 }
 
@@ -43,7 +47,9 @@ ledger_destroy(struct ledger *l)
 	if (l == NULL)
 		return;
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->flush_lock);
 	free(l->items);
+	free(l->batch);
 	free(l);
 }
 
@@ -114,27 +120,46 @@ ledger_apply_all(struct store_txn *txn, void *arg)
 {
 	struct ledger *l = arg;
 
-	for (size_t i = 0; i < l->n; i++) {
-		int rc = ledger_apply(txn, &l->items[i]);
+	for (size_t i = 0; i < l->nbatch; i++) {
+		int rc = ledger_apply(txn, &l->batch[i]);
 		if (rc != STORE_OK)
 			return rc;
 	}
 	return STORE_OK;
 }
 
+/*
+ * Swap the queue out under the lock and write it outside, so that notes from
+ * other threads never wait for a commit; on failure the batch goes back in
+ * front of what was noted meanwhile (as much as fits).
+ */
 int
 ledger_flush(struct ledger *l)
 {
+	struct ledger_item *tmp;
 	int rc = 0;
 
+	pthread_mutex_lock(&l->flush_lock);
 	pthread_mutex_lock(&l->lock);
-	if (l->n > 0 && store_write(l->st, ledger_apply_all, l) != STORE_OK) {
-		l->failures++;
-		rc = -1;
-	} else {
-		l->n = 0;
-	}
+	tmp = l->batch;
+	l->batch = l->items;
+	l->items = tmp;
+	l->nbatch = l->n;
+	l->n = 0;
 	pthread_mutex_unlock(&l->lock);
+	if (l->nbatch > 0 && store_write(l->st, ledger_apply_all, l) != STORE_OK) {
+		rc = -1;
+		pthread_mutex_lock(&l->lock);
+		size_t keep = l->nbatch + l->n > l->max ? l->max - l->nbatch : l->n;
+		memmove(l->batch + l->nbatch, l->items, keep * sizeof(*l->items));
+		tmp = l->items;
+		l->items = l->batch;
+		l->batch = tmp;
+		l->failures++;
+		l->n = l->nbatch + keep;
+		pthread_mutex_unlock(&l->lock);
+	}
+	pthread_mutex_unlock(&l->flush_lock);
 	if (rc < 0)
 		log_warnx("ledger: pending writes kept: %s", store_error(l->st));
 	return rc;

@@ -183,7 +183,8 @@ milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 		STAT_ADD(would_refuse);
 	if (v->rule && strcmp(v->rule, "store_error") == 0)
 		STAT_ADD(store_errors);
-	ledger_note(milter_ledger, f, v);
+	if (ledger_note(milter_ledger, f, v))
+		ledger_flush(milter_ledger); /* full: write now rather than drop */
 }
 
 /* A refusal as the milter protocol says it: the reply class must match the code. */
