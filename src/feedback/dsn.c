@@ -424,14 +424,23 @@ addr_add(struct found_addr *a, size_t *na, const char *s, size_t n, size_t pos)
 	(*na)++;
 }
 
-/* True when the line from LINE to P is a header or command naming a sender, not a recipient. */
-static int
-sender_line(const char *line, const char *p)
+/*
+ * Where the first header or command naming a sender ("From:", "MAIL
+ * FROM:", "Message-ID:" ...) ends in LINE[0..LEN); LEN + 1 if there is none.
+ * A "<...>" after it is not a failed recipient.
+ */
+static size_t
+sender_tag_end(const char *line, size_t len)
 {
-	for (size_t i = 0; i < sizeof(not_rcpt_lines) / sizeof(not_rcpt_lines[0]); i++)
-		if (find_ci(line, (size_t)(p - line), not_rcpt_lines[i]) != NULL)
-			return 1;
-	return 0;
+	size_t best = len + 1;
+
+	for (size_t i = 0; i < sizeof(not_rcpt_lines) / sizeof(not_rcpt_lines[0]); i++) {
+		const char *p = find_ci(line, len, not_rcpt_lines[i]);
+		size_t end = p ? (size_t)(p - line) + strlen(not_rcpt_lines[i]) : len + 1;
+		if (end < best)
+			best = end;
+	}
+	return best;
 }
 
 /* If S[0..LEN) holds nothing but an address (and maybe a colon), add it. */
@@ -446,27 +455,42 @@ bare_line(struct found_addr *a, size_t *na, const char *s, size_t len, size_t po
 	addr_add(a, na, t, n, pos + (size_t)(t - s));
 }
 
+/* The "<address>"es on the line TEXT[S..E), but those after a sender tag. */
+static void
+angle_addrs(const char *text, size_t s, size_t e, struct found_addr *a, size_t *na)
+{
+	size_t sender = s + sender_tag_end(text + s, e - s);
+	const char *gt = NULL;
+
+	for (size_t i = s; i < e && i < sender; i++) {
+		size_t n;
+		if (text[i] != '<')
+			continue;
+		/* One search for each '>', not one per '<': lines can be long. */
+		if ((gt == NULL || gt < text + i) &&
+		    (gt = memchr(text + i + 1, '>', e - i - 1)) == NULL)
+			return;
+		n = (size_t)(gt - text) - i - 1;
+		if (memchr(text + i + 1, '<', n) != NULL)
+			continue; /* a nearer '<' opens the address */
+		if (n < ADDR_MAX)
+			addr_add(a, na, text + i + 1, n, i);
+		i = (size_t)(gt - text);
+	}
+}
+
 /* The addresses in TEXT[FROM..LEN): "<...>" anywhere, or alone on a line. */
 static void
 collect_addrs(const char *text, size_t from, size_t len, struct found_addr *a, size_t *na)
 {
 	size_t off = from;
 
-	while (off < len) {
+	while (off < len && *na < HEUR_MAX_RCPTS) {
 		const char *nl = memchr(text + off, '\n', len - off);
 		size_t end = nl ? (size_t)(nl - text) : len;
-		const char *line = text + off;
 
-		bare_line(a, na, line, end - off, off);
-		for (size_t i = off; i < end; i++) {
-			const char *gt;
-			size_t max = end - i - 1 < ADDR_MAX ? end - i - 1 : ADDR_MAX;
-			if (text[i] != '<' || (gt = memchr(text + i + 1, '>', max)) == NULL)
-				continue;
-			if (!sender_line(line, text + i))
-				addr_add(a, na, text + i + 1, (size_t)(gt - text - i - 1), i);
-			i = (size_t)(gt - text);
-		}
+		bare_line(a, na, text + off, end - off, off);
+		angle_addrs(text, off, end, a, na);
 		off = nl ? end + 1 : len;
 	}
 }
@@ -629,7 +653,7 @@ scan_text(struct dsn_report *r, const char *text, size_t len)
 {
 	struct found_addr a[HEUR_MAX_RCPTS];
 	enum dsn_action phrase_action = DSN_ACTION_FAILED;
-	size_t marker = copy_marker(text, len), region = marker < SCAN_MAX ? marker : SCAN_MAX;
+	size_t lim = len < SCAN_MAX ? len : SCAN_MAX, region = copy_marker(text, lim);
 	size_t phrase = first_phrase(text, region, &phrase_action), na = 0;
 	struct dsn_rcpt first = {0};
 	int have_first;
@@ -637,8 +661,8 @@ scan_text(struct dsn_report *r, const char *text, size_t len)
 	have_first = segment_status(text, len, 0, region, &first, &r->cut);
 	if (phrase == region && !(first.reply_code[0] && first.status[0]))
 		return 0; /* without a phrase, only "550 5.1.1" says "bounce" */
-	if (marker < len)
-		inline_orig(r, text, len, marker);
+	if (region < lim)
+		inline_orig(r, text, len, region);
 	if (phrase < region)
 		collect_addrs(text, phrase, region, a, &na);
 	if (na == 0 && r->verp) {

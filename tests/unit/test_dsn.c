@@ -762,6 +762,39 @@ test_dsn_many_recipients(void **state)
 	free(buf);
 }
 
+/*
+ * Bounce text with one very long line of addresses stays linear (the '>' and
+ * the sender tags are searched once per line, not once per '<'): the first
+ * HEUR_MAX_RCPTS (32) are kept, and nothing after a sender tag on the same
+ * line is a recipient.
+ */
+static void
+test_dsn_long_line(void **state)
+{
+	size_t cap = 48 * 1024, n;
+	char *buf = malloc(cap);
+	struct dsn_report r;
+
+	(void)state;
+	n = (size_t)snprintf(buf, cap, "Subject: x\n\ncould not be delivered to: From: <s@x> ");
+	for (int i = 0; n + 32 < cap - 64; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "<<u%d@x.example> ", i);
+	n += (size_t)snprintf(buf + n, cap - n, "\n<<<<<<<<real@x.example>\n550 5.1.1\n");
+	assert_int_equal(dsn_parse(buf, n, NULL, NULL, &r), DSN_OK);
+	assert_int_equal(r.nrcpts, 1);
+	assert_string_equal(r.rcpts[0].final_rcpt, "real@x.example");
+	dsn_report_deinit(&r);
+
+	n = (size_t)snprintf(buf, cap, "Subject: x\n\ncould not be delivered to: ");
+	for (int i = 0; n + 32 < cap - 64; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "<<u%d@x.example> ", i);
+	assert_int_equal(dsn_parse(buf, n, NULL, NULL, &r), DSN_OK);
+	assert_int_equal(r.nrcpts, 32);
+	assert_string_equal(r.rcpts[31].final_rcpt, "u31@x.example");
+	dsn_report_deinit(&r);
+	free(buf);
+}
+
 /* Every prefix of every fixture parses without reading past its end. */
 static void
 test_dsn_truncated_fixtures(void **state)
@@ -871,6 +904,7 @@ main(void)
 	    cmocka_unit_test(test_dsn_plain_table),
 	    cmocka_unit_test(test_dsn_not_and_malformed),
 	    cmocka_unit_test(test_dsn_many_recipients),
+	    cmocka_unit_test(test_dsn_long_line),
 	    cmocka_unit_test(test_dsn_truncated_fixtures),
 	    cmocka_unit_test(test_verp_table),
 	};
