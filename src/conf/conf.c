@@ -56,6 +56,8 @@ static const struct enum_val unmatched_vals[] = {
     {"dunno", ACT_DUNNO}, {"tempfail", ACT_TEMPFAIL}, {"reject", ACT_REJECT}, {NULL, 0}};
 static const struct enum_val paused_vals[] = {
     {"tempfail", ACT_TEMPFAIL}, {"reject", ACT_REJECT}, {"hold", ACT_HOLD}, {NULL, 0}};
+static const struct enum_val empty_vals[] = {
+    {"hold", ACT_HOLD}, {"discard", ACT_DISCARD}, {NULL, 0}};
 static const struct enum_val idsrc_vals[] = {{"sasl", ID_SASL},
 					     {"sender", ID_SENDER},
 					     {"sender_domain", ID_SENDER_DOMAIN},
@@ -132,6 +134,9 @@ static const struct schema_key schema[] = {
      "recipients at end of message"},
     {"milter.feedback_id", CT_STR, O(milter.feedback_id), "%a:outpost", 0, 0, NULL,
      "Feedback-ID header added by the milter: %a account, %h hash of the account; \"\": none"},
+    {"milter.non_smtpd_empty", CT_ENUM, O(milter.non_smtpd_empty), "hold", 0, 0, empty_vals,
+     "non-SMTP mode, a message whose recipients were all suppressed: hold (quarantine) or "
+     "discard"},
     {"milter.socket_mode", CT_OCTAL, O(milter.socket_mode), "0666", 0, 0777, NULL,
      "mode of unix milter sockets"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0,
@@ -674,9 +679,9 @@ conf_schema_print(FILE *fp)
 const char *
 conf_action_name(int action)
 {
-	static const char *names[] = {"dunno", "tempfail", "reject", "hold"};
+	static const char *names[] = {"dunno", "tempfail", "reject", "hold", "discard"};
 
-	return action >= 0 && action <= ACT_HOLD ? names[action] : "?";
+	return action >= 0 && action <= ACT_DISCARD ? names[action] : "?";
 }
 
 const char *

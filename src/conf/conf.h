@@ -16,7 +16,7 @@
 
 enum conf_mode { MODE_ENFORCE, MODE_MONITOR };
 /* What happens to mail when a rule says "no": the reply class. */
-enum conf_action { ACT_DUNNO, ACT_TEMPFAIL, ACT_REJECT, ACT_HOLD };
+enum conf_action { ACT_DUNNO, ACT_TEMPFAIL, ACT_REJECT, ACT_HOLD, ACT_DISCARD };
 enum id_source { ID_SASL, ID_SENDER, ID_SENDER_DOMAIN, ID_CLIENT_ADDRESS };
 #define ID_SOURCE_MAX 4
 
@@ -77,6 +77,7 @@ struct conf {
 		char *non_smtpd_listen; /* a second milter that never refuses at RCPT */
 		char *feedback_id;	/* Feedback-ID header template; "" = none */
 		int socket_mode;
+		int non_smtpd_empty; /* ACT_HOLD or ACT_DISCARD: a message left with no recipient */
 	} milter;
 
 	struct {

@@ -313,18 +313,24 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* Non-SMTP mode: take the suppressed recipients off; quarantine what is left empty. */
-static void
-eom_remove_suppressed(SMFICTX *ctx, struct mconn *mc)
+/*
+ * Non-SMTP mode: take the suppressed recipients off.  A message left with none
+ * is held (quarantine) or discarded, as milter.non_smtpd_empty says; returns 1
+ * for discard.
+ */
+static int
+eom_remove_suppressed(SMFICTX *ctx, struct mconn *mc, const struct conf *conf)
 {
 	for (size_t i = 0; i < mc->ndel; i++)
 		if (smfi_delrcpt(ctx, mc->del[i]) != MI_SUCCESS)
 			log_warnx("milter: smfi_delrcpt %s failed", mc->del[i]);
-	if (mc->ndel > 0 && mc->nrcpt == 0) {
-		mc->hold = 1;
-		snprintf(mc->hold_reason, sizeof(mc->hold_reason),
-			 "outpost: all recipients suppressed");
-	}
+	if (mc->ndel == 0 || mc->nrcpt > 0)
+		return 0;
+	if (conf->milter.non_smtpd_empty == ACT_DISCARD && !mc->hold)
+		return 1;
+	mc->hold = 1;
+	snprintf(mc->hold_reason, sizeof(mc->hold_reason), "outpost: all recipients suppressed");
+	return 0;
 }
 
 static sfsistat
@@ -344,8 +350,12 @@ cb_eom(SMFICTX *ctx)
 		mark_hold(mc, &v);
 	else if (v.kind != VK_PASS)
 		return refuse(ctx, &v);
-	if (non_smtpd)
-		eom_remove_suppressed(ctx, mc);
+	if (non_smtpd && eom_remove_suppressed(ctx, mc, conf)) {
+		log_info("milter: queue_id=%s account=%s: all recipients suppressed, message discarded",
+			 f.queue_id[0] ? f.queue_id : "-", v.account[0] ? v.account : "-");
+		message_reset(mc);
+		return SMFIS_DISCARD;
+	}
 	if (mc->hold && smfi_quarantine(ctx, mc->hold_reason) != MI_SUCCESS)
 		log_warnx("milter: smfi_quarantine failed");
 	if (v.account[0] && conf->milter.feedback_id[0]) {

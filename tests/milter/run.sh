@@ -138,16 +138,16 @@ MAIN_PID=$$
 ) &
 WATCHDOG_PID=$!
 
-# Five distinct free loopback ports.
+# Six distinct free loopback ports.
 # shellcheck disable=SC2046
 set -- $($PY -c '
 import socket
-ss = [socket.socket() for _ in range(5)]
+ss = [socket.socket() for _ in range(6)]
 for s in ss:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))
 ')
-A_POLICY=$1 A_MILTER=$2 A_NSMILTER=$3 B_POLICY=$4 B_MILTER=$5
+A_POLICY=$1 A_MILTER=$2 A_NSMILTER=$3 B_POLICY=$4 B_MILTER=$5 B_NSMILTER=$6
 
 # ---------------------------------------------------------------- the daemons
 # write_conf DIR POLICYPORT MILTER_BLOCK [EXTRA]
@@ -168,7 +168,7 @@ EOF
 A=$T/a
 B=$T/b
 write_conf "$A" "$A_POLICY" "listen = \"inet:$A_MILTER@127.0.0.1\"; non_smtpd_listen = \"inet:$A_NSMILTER@127.0.0.1\"; feedback_id = \"%a:outpost\";"
-B_MILTER_BLOCK="listen = \"inet:$B_MILTER@127.0.0.1\"; feedback_id = \"%h:outpost\";"
+B_MILTER_BLOCK="listen = \"inet:$B_MILTER@127.0.0.1\"; feedback_id = \"%h:outpost\"; non_smtpd_listen = \"inet:$B_NSMILTER@127.0.0.1\"; non_smtpd_empty = \"discard\";"
 write_conf "$B" "$B_POLICY" "$B_MILTER_BLOCK" 'accounts = { paused_action = "reject"; };'
 
 "$OUTPOSTD" -c "$A/outpost.conf" -f >"$T/a.log" 2>&1 &
@@ -176,7 +176,8 @@ A_PID=$!
 "$OUTPOSTD" -c "$B/outpost.conf" -f >"$T/b.log" 2>&1 &
 B_PID=$!
 if wait_for "$WAIT" port_open "$A_MILTER" && wait_for "$WAIT" port_open "$A_NSMILTER" &&
-   wait_for "$WAIT" port_open "$B_MILTER" && wait_for "$WAIT" port_open "$A_POLICY"; then
+   wait_for "$WAIT" port_open "$B_MILTER" && wait_for "$WAIT" port_open "$B_NSMILTER" &&
+   wait_for "$WAIT" port_open "$A_POLICY"; then
 	pass "daemons_started # A pid $A_PID milter :$A_MILTER non_smtpd :$A_NSMILTER; B pid $B_PID milter :$B_MILTER"
 else
 	fail daemons_started "A: $(tailf "$T/a.log")" "B: $(tailf "$T/b.log")"
@@ -223,6 +224,8 @@ seed ctla account map acct5 cidr:192.0.2.0/24
 seed ctla suppress add supp@dest.test --account acct1 --reason bounce
 seed ctla suppress add @blocked.test --reason complaint
 seed ctlb account add acct1
+seed ctlb account map acct1 sender:app@acct1.test
+seed ctlb suppress add supp@dest.test --account acct1 --reason bounce
 seed ctlb account add acct2
 seed ctlb account pause acct2 --reason "manual review"
 if [ $seed_ok = 1 ]; then
@@ -474,7 +477,7 @@ run_script() {
 	fi
 	t0=$(date +%s)
 	timeout "$SCRIPT_TIMEOUT" miltertest -s "$MT/$name.lua" -D "mtlib=$MT/lib.lua" \
-		-D "port=$A_MILTER" -D "nport=$A_NSMILTER" -D "hport=$B_MILTER" \
+		-D "port=$A_MILTER" -D "nport=$A_NSMILTER" -D "hport=$B_MILTER" -D "hnport=$B_NSMILTER" \
 		-D "reload=timeout $WAIT $OUTPOSTCTL -c $B/outpost.conf reload" >"$T/$name.out" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - t0 ))
@@ -494,7 +497,7 @@ run_script() {
 }
 
 # ---------------------------------------------------------------- the scripts
-ALL="paused suppressed unknown feedback nonsmtpd interleaved malformed feedback_hash paused_reject paused_hold"
+ALL="paused suppressed unknown feedback nonsmtpd nonsmtpd_discard interleaved malformed feedback_hash paused_reject paused_hold"
 [ -n "$ONLY" ] && ALL=$ONLY
 for s in $ALL; do
 	if [ ! -f "$MT/$s.lua" ]; then
@@ -587,7 +590,7 @@ stop_daemon() {
 }
 # The last messages before the stop (stop.lua) must be recorded all the same.
 timeout "$SCRIPT_TIMEOUT" miltertest -s "$MT/stop.lua" -D "mtlib=$MT/lib.lua" -D "apid=$A_PID" \
-	-D "port=$A_MILTER" -D "nport=$A_NSMILTER" -D "hport=$B_MILTER" >"$T/stop.out" 2>&1
+	-D "port=$A_MILTER" -D "nport=$A_NSMILTER" -D "hport=$B_MILTER" -D "hnport=$B_NSMILTER" >"$T/stop.out" 2>&1
 stop_rc=$?
 stop_daemon A "$A_PID" "$a_now"
 kill -0 "$A_PID" 2>/dev/null || A_PID=""
