@@ -251,8 +251,7 @@ setting_key(char *key, size_t len, const char *name, const char *setting)
 }
 
 int
-account_setting_get(struct store_txn *txn, const char *name, const char *key, char *buf,
-		    size_t len)
+account_setting_get(struct store_txn *txn, const char *name, const char *key, char *buf, size_t len)
 {
 	char k[512];
 	size_t kl = setting_key(k, sizeof(k), name, key);

@@ -46,8 +46,10 @@ identity_key(const char *spec, char *key, size_t keylen, char *err, size_t errle
 	size_t n;
 
 	if (colon == NULL) {
-		snprintf(err, errlen, "'%s': expected sasl:LOGIN, sender:ADDRESS, domain:DOMAIN "
-				      "or cidr:NETWORK", spec);
+		snprintf(err, errlen,
+			 "'%s': expected sasl:LOGIN, sender:ADDRESS, domain:DOMAIN "
+			 "or cidr:NETWORK",
+			 spec);
 		return 0;
 	}
 	n = (size_t)(colon - spec);

@@ -24,9 +24,9 @@ struct identity_in {
 };
 
 enum identity_how {
-	IDH_NONE = 0,	/* nothing matched */
-	IDH_LOGIN,	/* sasl login used as the account name (may not exist yet) */
-	IDH_MAPPING,	/* a mapping named the account */
+	IDH_NONE = 0, /* nothing matched */
+	IDH_LOGIN,    /* sasl login used as the account name (may not exist yet) */
+	IDH_MAPPING,  /* a mapping named the account */
 };
 
 struct identity_out {

@@ -105,8 +105,8 @@ static const struct schema_key schema[] = {
      "group of unix policy sockets; empty: unchanged"},
     {"policy.max_requests", CT_INT64, O(policy.max_requests), "1000000", 0, INT64_MAX, NULL,
      "a worker retires after this many requests (0 = never)"},
-    {"policy.max_request_size", CT_SIZE, O(policy.max_request_size), "64K", 8192, 16 << 20,
-     NULL, "a request larger than this closes its connection"},
+    {"policy.max_request_size", CT_SIZE, O(policy.max_request_size), "64K", 8192, 16 << 20, NULL,
+     "a request larger than this closes its connection"},
     {"policy.max_connections", CT_INT64, O(policy.max_connections), "10000", 1, 1000000, NULL,
      "connections one worker serves at once"},
     {"policy.idle_timeout", CT_DURATION, O(policy.idle_timeout), "1200s", 1, 86400, NULL,
@@ -121,14 +121,15 @@ static const struct schema_key schema[] = {
      "mail that matches no identity source (inbound, local): dunno, tempfail or reject"},
     {"accounts.unknown", CT_ENUM, O(accounts.unknown), "tempfail", 0, 0, unmatched_vals,
      "a SASL login with no account when auto_create is off: dunno, tempfail or reject"},
-    {"accounts.paused_action", CT_ENUM, O(accounts.paused_action), "tempfail", 0, 0,
-     paused_vals, "mail of a paused account: tempfail (450 4.7.1), reject (554 5.7.1) or hold"},
+    {"accounts.paused_action", CT_ENUM, O(accounts.paused_action), "tempfail", 0, 0, paused_vals,
+     "mail of a paused account: tempfail (450 4.7.1), reject (554 5.7.1) or hold"},
     {"suppress.fold_plus", CT_BOOL, O(suppress.fold_plus), "false", 0, 0, NULL,
      "also match user+tag@domain against an entry for user@domain"},
     {"dns.servers", CT_SERVERS, O(dns.servers), "", 0, 0, NULL,
      "DNS servers (IP or IP:PORT) for the DNS checks; empty: resolv.conf"},
     {"milter.listen", CT_MILTER, O(milter.listen), "inet:10041@127.0.0.1", 0, 0, NULL,
-     "milter socket (libmilter syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH); \"\": no milter"},
+     "milter socket (libmilter syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH); \"\": no "
+     "milter"},
     {"milter.non_smtpd_listen", CT_MILTER, O(milter.non_smtpd_listen), "", 0, 0, NULL,
      "a second milter for non_smtpd_milters: never refuses at RCPT, removes suppressed "
      "recipients at end of message"},
@@ -139,8 +140,8 @@ static const struct schema_key schema[] = {
      "discard"},
     {"milter.socket_mode", CT_OCTAL, O(milter.socket_mode), "0666", 0, 0777, NULL,
      "mode of unix milter sockets"},
-    {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0,
-     NULL, "the Postfix instance whose hold queue `account resume --release` releases"},
+    {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
+     "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
      "postsuper(1), run without a shell to release held messages"},
     {"postfix.postqueue", CT_PATH, O(postfix.postqueue), "/usr/sbin/postqueue", 0, 0, NULL,
@@ -151,7 +152,7 @@ static const struct schema_key schema[] = {
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
 static const char *const groups[] = {"store", "policy",	 "accounts", "suppress",
-				     "dns",   "postfix", "milter",	 NULL};
+				     "dns",   "postfix", "milter",   NULL};
 
 struct loader {
 	struct conf *conf;
@@ -160,8 +161,7 @@ struct loader {
 	size_t errlen;
 };
 
-static int
-fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+static int fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Format "file:line: message" into the loader's error buffer; returns -1. */
@@ -170,8 +170,8 @@ fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s)
-							      : ld->file;
+	const char *file =
+	    s && config_setting_source_file(s) ? config_setting_source_file(s) : ld->file;
 	int line = s ? (int)config_setting_source_line(s) : 0;
 
 	va_start(ap, fmt);
@@ -442,8 +442,10 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 		if (s)
 			str = config_setting_get_string(s);
 		if (*str && !milter_spec_ok(str, ld->conf->dir, (char **)dst))
-			return fail(ld, s, "%s: '%s': expected inet:PORT@HOST, inet6:PORT@HOST or "
-					   "unix:PATH", k->name, str);
+			return fail(ld, s,
+				    "%s: '%s': expected inet:PORT@HOST, inet6:PORT@HOST or "
+				    "unix:PATH",
+				    k->name, str);
 		if (*str == '\0')
 			*(char **)dst = xstrdup("");
 		return 0;
@@ -487,7 +489,8 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 			r = 0;
 		}
 		if (r == 0)
-			r = k->type == CT_IDLIST ? set_idlist(ld, k, s, l) : check_strlist(ld, k, s, l);
+			r = k->type == CT_IDLIST ? set_idlist(ld, k, s, l)
+						 : check_strlist(ld, k, s, l);
 		strlist_free(&tmp);
 		return r;
 	}

@@ -51,7 +51,7 @@ struct conf {
 		int64_t max_requests;
 		int64_t max_request_size;
 		int64_t max_connections;
-		int64_t idle_timeout;	 /* seconds */
+		int64_t idle_timeout;  /* seconds */
 		int64_t drain_timeout; /* seconds a stopping worker waits for requests in flight */
 	} policy;
 

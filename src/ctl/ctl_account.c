@@ -42,7 +42,7 @@ struct acct_op {
 	int state;
 	const char *by, *reason;
 	int64_t now;
-	int exists; /* add: the account was already there */
+	int exists;    /* add: the account was already there */
 	int unchanged; /* pause/review/resume: already in that state */
 };
 
@@ -141,7 +141,8 @@ account_print_human(json_t *o)
 	       json_string_value(json_object_get(o, "reason")),
 	       json_string_value(json_object_get(o, "by")),
 	       json_string_value(json_object_get(o, "created")));
-	printf("settings:%s\n", json_object_size(json_object_get(o, "settings")) ? "" : " (defaults)");
+	printf("settings:%s\n",
+	       json_object_size(json_object_get(o, "settings")) ? "" : " (defaults)");
 	json_object_foreach(json_object_get(o, "settings"), k, v)
 	    printf("  %s=%s\n", k, json_string_value(v));
 	printf("mappings:%s\n", json_array_size(json_object_get(o, "mappings")) ? "" : " (none)");
@@ -373,8 +374,10 @@ cmd_set(struct ctl *ctl, int argc, char **argv)
 		*eq = '\0';
 		if (eq[1] == '\0') {
 			*eq = '=';
-			return ctl_err(EXIT_BADINPUT, "account set: %s: empty value (use %.*s=default "
-						      "to reset)", op.kv[i], (int)(eq - op.kv[i]), op.kv[i]);
+			return ctl_err(EXIT_BADINPUT,
+				       "account set: %s: empty value (use %.*s=default "
+				       "to reset)",
+				       op.kv[i], (int)(eq - op.kv[i]), op.kv[i]);
 		}
 		rc = strcmp(eq + 1, "default") == 0
 			 ? (account_setting_find(op.kv[i]) ? 0 : -1)
@@ -451,8 +454,8 @@ map_common(struct ctl *ctl, int argc, char **argv, int unmap)
 		return ctl_err(EXIT_BADINPUT, "'%s' is not a valid account name", pos[0]);
 	op.name = first ? pos[0] : "";
 	for (int i = first; i < npos; i++) {
-		op.lens[op.n] = identity_key(pos[i], op.keys[op.n], sizeof(op.keys[0]), err,
-					     sizeof(err));
+		op.lens[op.n] =
+		    identity_key(pos[i], op.keys[op.n], sizeof(op.keys[0]), err, sizeof(err));
 		if (op.lens[op.n++] == 0)
 			return ctl_err(EXIT_BADINPUT, "account %s: %s", verb, err);
 	}
@@ -467,7 +470,8 @@ map_common(struct ctl *ctl, int argc, char **argv, int unmap)
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
 	if (!ctl->json)
-		printf("%d mapping%s %s\n", op.n, op.n == 1 ? "" : "s", unmap ? "removed" : "added");
+		printf("%d mapping%s %s\n", op.n, op.n == 1 ? "" : "s",
+		       unmap ? "removed" : "added");
 	return EXIT_OK;
 }
 
@@ -504,7 +508,8 @@ const struct ctl_cmd ctl_account_cmds[] = {
      "delete the account, its settings, history and mappings"},
     {"account", "map", cmd_map, "NAME sasl:LOGIN|sender:ADDRESS|domain:DOMAIN|cidr:NETWORK...",
      "tie logins, sender addresses, sender domains or client networks to the account"},
-    {"account", "unmap", cmd_unmap, "[NAME] sasl:LOGIN|sender:ADDRESS|domain:DOMAIN|cidr:NETWORK...",
+    {"account", "unmap", cmd_unmap,
+     "[NAME] sasl:LOGIN|sender:ADDRESS|domain:DOMAIN|cidr:NETWORK...",
      "remove mappings; exit 1 if one was not there"},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -51,8 +51,8 @@ run_postsuper(const struct conf *conf, const struct held *h)
 	if (pipe(fds) < 0)
 		return -1;
 	if ((pid = fork()) == 0) {
-		char *argv[] = {conf->postfix.postsuper, "-c", conf->postfix.config_directory,
-				"-H", "-", NULL};
+		char *argv[] = {
+		    conf->postfix.postsuper, "-c", conf->postfix.config_directory, "-H", "-", NULL};
 		dup2(fds[0], 0);
 		close(fds[0]);
 		close(fds[1]);
@@ -81,8 +81,12 @@ run_postqueue(const struct conf *conf, const char *id)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		char *argv[] = {conf->postfix.postqueue, "-c", conf->postfix.config_directory, "-i",
-				(char *)id, NULL};
+		char *argv[] = {conf->postfix.postqueue,
+				"-c",
+				conf->postfix.config_directory,
+				"-i",
+				(char *)id,
+				NULL};
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -103,7 +107,8 @@ clear_held(struct store_txn *txn, void *arg)
 		size_t n;
 		int rc = store_get(txn, DB_MESSAGE, h->ids[i], strlen(h->ids[i]), &v);
 
-		if (rc == STORE_NOTFOUND || (rc == STORE_OK && rec_message_decode(v.data, v.len, &m) < 0))
+		if (rc == STORE_NOTFOUND ||
+		    (rc == STORE_OK && rec_message_decode(v.data, v.len, &m) < 0))
 			continue;
 		if (rc != STORE_OK)
 			return rc;
@@ -134,8 +139,9 @@ ctl_release_held(struct ctl *ctl, const char *account)
 		rc = ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
 	for (size_t i = 0; rc == EXIT_OK && i < h.n; i++)
 		if (run_postqueue(ctl->conf, h.ids[i]) < 0)
-			fprintf(stderr, "outpostctl: %s -i %s failed: the message is released and "
-					"waits for the next deferred queue run\n",
+			fprintf(stderr,
+				"outpostctl: %s -i %s failed: the message is released and "
+				"waits for the next deferred queue run\n",
 				ctl->conf->postfix.postqueue, h.ids[i]);
 	if (rc == EXIT_OK && !ctl->json)
 		printf("released %zu held message%s of account %s\n", h.n, h.n == 1 ? "" : "s",

@@ -61,12 +61,12 @@ status_add_store(struct ctl *ctl, json_t *o)
 	if (ctl_store(ctl) != EXIT_OK || store_db_stat(ctl->st, DB_SUPPRESS, &sup) != STORE_OK ||
 	    store_db_stat(ctl->st, DB_ACCOUNT, &acc) != STORE_OK)
 		return;
-	json_object_set_new(o, "store", json_pack("{s:s, s:I, s:I, s:I, s:I}", "path",
-						  ctl->conf->store.path, "map_size",
-						  (json_int_t)sup.map_size, "used_bytes",
-						  (json_int_t)sup.used_bytes, "suppression_entries",
-						  (json_int_t)sup.entries, "accounts",
-						  (json_int_t)acc.entries));
+	json_object_set_new(o, "store",
+			    json_pack("{s:s, s:I, s:I, s:I, s:I}", "path", ctl->conf->store.path,
+				      "map_size", (json_int_t)sup.map_size, "used_bytes",
+				      (json_int_t)sup.used_bytes, "suppression_entries",
+				      (json_int_t)sup.entries, "accounts",
+				      (json_int_t)acc.entries));
 }
 
 static void
@@ -144,8 +144,8 @@ cmd_reload(struct ctl *ctl, int argc, char **argv)
 	if (rc == EXIT_OK)
 		printf("configuration reloaded\n");
 	else
-		ctl_err(rc, "reload refused: %s", strncmp(answer, "error ", 6) == 0 ? answer + 6
-									    : answer);
+		ctl_err(rc, "reload refused: %s",
+			strncmp(answer, "error ", 6) == 0 ? answer + 6 : answer);
 	free(answer);
 	return rc;
 }

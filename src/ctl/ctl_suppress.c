@@ -134,8 +134,7 @@ cmd_remove(struct ctl *ctl, int argc, char **argv)
 	struct put_arg p = {0};
 	int npos, rc;
 
-	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "remove")) !=
-	    EXIT_OK)
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "remove")) != EXIT_OK)
 		return rc;
 	if (npos != 1)
 		return ctl_usage("suppress", "remove");
@@ -151,8 +150,8 @@ cmd_remove(struct ctl *ctl, int argc, char **argv)
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
 	if (!ctl->json)
-		printf("removed %s from the %s%s list\n", target, p.scope[0] ? "account " : "global",
-		       p.scope);
+		printf("removed %s from the %s%s list\n", target,
+		       p.scope[0] ? "account " : "global", p.scope);
 	return EXIT_OK;
 }
 
@@ -287,8 +286,10 @@ cmd_list(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 0, "suppress", "list")) != EXIT_OK)
 		return rc;
 	if (reason && (l.reason = suppress_reason_parse(reason)) < 0)
-		return ctl_err(EXIT_BADINPUT, "reason '%s' is not one of bounce, complaint, "
-					      "manual, unsubscribe", reason);
+		return ctl_err(EXIT_BADINPUT,
+			       "reason '%s' is not one of bounce, complaint, "
+			       "manual, unsubscribe",
+			       reason);
 	if (limit) {
 		char *end;
 		l.limit = strtol(limit, &end, 10);
@@ -363,8 +364,8 @@ import_stream(struct ctl *ctl, FILE *fp, const char *name, enum sio_format fmt,
 	ssize_t len;
 	int rc = EXIT_OK, tty = isatty(2);
 
-	while (rc == EXIT_OK && (start = lineno + 1,
-				 (len = sio_read_record(fp, fmt, &buf, &cap, &lineno)) >= 0)) {
+	while (rc == EXIT_OK &&
+	       (start = lineno + 1, (len = sio_read_record(fp, fmt, &buf, &cap, &lineno)) >= 0)) {
 		struct sio_entry *e = &b.e[b.n];
 		int r = sio_parse_line(fmt, buf, (size_t)len, ctl->now, e, err, sizeof(err));
 		if (r < 0) {
@@ -405,8 +406,7 @@ cmd_import(struct ctl *ctl, int argc, char **argv)
 	FILE *fp;
 	int npos, rc;
 
-	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "import")) !=
-	    EXIT_OK)
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "import")) != EXIT_OK)
 		return rc;
 	if (npos != 1)
 		return ctl_usage("suppress", "import");
@@ -418,8 +418,8 @@ cmd_import(struct ctl *ctl, int argc, char **argv)
 		return ctl_err(EXIT_BADINPUT, "%s:0: cannot open: %s", pos[0], strerror(errno));
 	if ((rc = ctl_store(ctl)) == EXIT_OK) {
 		store_set_nosync(ctl->st, 1);
-		rc = import_stream(ctl, fp, fp == stdin ? "<stdin>" : pos[0], fmt, scope, &ok,
-				   &bad);
+		rc =
+		    import_stream(ctl, fp, fp == stdin ? "<stdin>" : pos[0], fmt, scope, &ok, &bad);
 		store_set_nosync(ctl->st, 0);
 		if (store_sync(ctl->st) != STORE_OK && rc == EXIT_OK)
 			rc = ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
@@ -427,8 +427,8 @@ cmd_import(struct ctl *ctl, int argc, char **argv)
 	if (fp != stdin)
 		fclose(fp);
 	if (ctl->json) {
-		json_t *o = json_pack("{s:I, s:I}", "imported", (json_int_t)ok, "skipped",
-				      (json_int_t)bad);
+		json_t *o =
+		    json_pack("{s:I, s:I}", "imported", (json_int_t)ok, "skipped", (json_int_t)bad);
 		ctl_json_print(o);
 		json_decref(o);
 	} else {
@@ -451,8 +451,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	char *pos[1];
 	int npos, rc;
 
-	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "export")) !=
-	    EXIT_OK)
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "export")) != EXIT_OK)
 		return rc;
 	if ((rc = format_arg(fmtname, npos ? pos[0] : NULL, &l.fmt)) != EXIT_OK)
 		return rc;
@@ -478,8 +477,7 @@ const struct ctl_cmd ctl_suppress_cmds[] = {
      "remove an entry; exit 1 if it was not there"},
     {"suppress", "show", cmd_show, "ADDRESS|@DOMAIN [--account A] [--json]",
      "show the entry in every scope that holds it (or in one account's); exit 1 if none"},
-    {"suppress", "list", cmd_list,
-     "[--account A | --global] [--reason R] [--limit N] [--json]",
+    {"suppress", "list", cmd_list, "[--account A | --global] [--reason R] [--limit N] [--json]",
      "list entries (JSON lines with --json)"},
     {"suppress", "import", cmd_import, "FILE|- [--format csv|jsonl] [--account A]",
      "bulk import: CSV address,reason[,account[,expires]] or JSON lines (--account: the "

@@ -37,8 +37,8 @@ ctl_store(struct ctl *ctl)
 }
 
 int
-ctl_opts(struct ctl *ctl, int argc, char **argv, const struct ctl_opt *opts, char **pos,
-	 int *npos, int maxpos, const char *noun, const char *verb)
+ctl_opts(struct ctl *ctl, int argc, char **argv, const struct ctl_opt *opts, char **pos, int *npos,
+	 int maxpos, const char *noun, const char *verb)
 {
 	*npos = 0;
 	for (int i = 0; i < argc; i++) {

@@ -27,11 +27,11 @@ static const struct ctl_cmd *const tables[] = {
 static void
 usage_all(FILE *fp)
 {
-	fprintf(fp, "usage: outpostctl [-c FILE] [--json] COMMAND [ARGS]\n\n"
-		    "  -c FILE   configuration file (default " DEFAULT_CONFIG
-		    ", or $OUTPOST_CONF)\n"
-		    "  --json    machine-readable output: show prints one object, list prints "
-		    "JSON lines\n\ncommands:\n");
+	fprintf(fp,
+		"usage: outpostctl [-c FILE] [--json] COMMAND [ARGS]\n\n"
+		"  -c FILE   configuration file (default " DEFAULT_CONFIG ", or $OUTPOST_CONF)\n"
+		"  --json    machine-readable output: show prints one object, list prints "
+		"JSON lines\n\ncommands:\n");
 	for (size_t t = 0; t < NTABLES; t++)
 		for (const struct ctl_cmd *c = tables[t]; c->noun; c++)
 			fprintf(fp, "  %s%s%s %s\n      %s\n", c->noun, c->verb[0] ? " " : "",

@@ -14,9 +14,9 @@
 
 struct decide_stats decide_stats;
 
-static void
-verdict_set(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
-	    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void verdict_set(struct verdict *v, int kind, const char *rule, const char *code,
+			const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* Fill a refusal: kind, the rule that fired, reply code, enhanced code and text. */
 static void
@@ -140,8 +140,8 @@ decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts
 	if (f->stage != STAGE_RCPT || f->recipient == NULL ||
 	    suppress_normalise(f->recipient, rcpt, sizeof(rcpt)) < 0)
 		return STORE_OK;
-	rc = suppress_check(txn, v->account_new ? NULL : id.account, rcpt,
-			    conf->suppress.fold_plus, f->now, &hit);
+	rc = suppress_check(txn, v->account_new ? NULL : id.account, rcpt, conf->suppress.fold_plus,
+			    f->now, &hit);
 	if (rc == STORE_OK)
 		check_suppressed(v, rcpt, &hit);
 	return rc == STORE_ERR ? rc : STORE_OK;
@@ -194,9 +194,8 @@ decide_log(const struct facts *f, const struct verdict *v)
 		 log_escape(inst, sizeof(inst), f->instance && *f->instance ? f->instance : "-"),
 		 f->door == DOOR_MILTER ? "milter" : "policy",
 		 log_escape(acct, sizeof(acct), v->account[0] ? v->account : "-"),
-		 log_escape(sasl, sizeof(sasl), f->sasl_username && *f->sasl_username
-						    ? f->sasl_username
-						    : "-"),
+		 log_escape(sasl, sizeof(sasl),
+			    f->sasl_username && *f->sasl_username ? f->sasl_username : "-"),
 		 log_escape(from, sizeof(from), f->sender ? f->sender : ""),
 		 log_escape(rcpt, sizeof(rcpt), f->recipient ? f->recipient : ""),
 		 v->rule ? v->rule : "-", v->would ? "would_" : "",

@@ -42,14 +42,14 @@ enum verdict_kind {
 
 struct verdict {
 	int kind;
-	int would;	   /* monitor mode: the refusal kind that was turned into VK_PASS */
-	const char *rule;  /* which check fired: "paused", "suppressed", ... NULL for none */
-	char code[4];	   /* SMTP reply code, "450" */
-	char dsn[8];	   /* RFC 3463 code, "4.7.1" */
-	char text[512];	   /* human reason, no CR/LF, no code */
+	int would;	  /* monitor mode: the refusal kind that was turned into VK_PASS */
+	const char *rule; /* which check fired: "paused", "suppressed", ... NULL for none */
+	char code[4];	  /* SMTP reply code, "450" */
+	char dsn[8];	  /* RFC 3463 code, "4.7.1" */
+	char text[512];	  /* human reason, no CR/LF, no code */
 	char account[ACCOUNT_NAME_MAX]; /* "" when the mail belongs to no account */
-	int account_new;   /* the account was first seen now (auto-create) */
-	int record;	   /* EOM of an identified account: record the message */
+	int account_new;		/* the account was first seen now (auto-create) */
+	int record;			/* EOM of an identified account: record the message */
 	const char *log_action; /* what the front door did instead, for the log ("delrcpt") */
 };
 

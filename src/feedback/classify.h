@@ -49,8 +49,7 @@ struct classify_rules;
 /* Load rules from FILE; NULL with "file:line: message" in ERR on error. */
 struct classify_rules *classify_load(const char *file, char *err, size_t errlen);
 /* Parse rules from TEXT (NAME is used in error messages). */
-struct classify_rules *classify_parse(const char *name, const char *text, char *err,
-				      size_t errlen);
+struct classify_rules *classify_parse(const char *name, const char *text, char *err, size_t errlen);
 void classify_free(struct classify_rules *rules);
 
 /*

@@ -273,13 +273,12 @@ master_child_cleanup(void)
 static char *
 status_json(void)
 {
-	json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:o}", "version",
-			      PACKAGE_VERSION, "pid", (json_int_t)getpid(), "config", M.conf->file,
-			      "mode", conf_mode_name(M.conf->mode), "uptime_seconds",
-			      (json_int_t)(time(NULL) - M.started), "reloads",
-			      (json_int_t)M.reloads, "reload_failures",
-			      (json_int_t)M.reload_failures, "workers",
-			      (json_t *)children_status(M.children));
+	json_t *o = json_pack(
+	    "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:o}", "version", PACKAGE_VERSION, "pid",
+	    (json_int_t)getpid(), "config", M.conf->file, "mode", conf_mode_name(M.conf->mode),
+	    "uptime_seconds", (json_int_t)(time(NULL) - M.started), "reloads",
+	    (json_int_t)M.reloads, "reload_failures", (json_int_t)M.reload_failures, "workers",
+	    (json_t *)children_status(M.children));
 	json_t *l = json_array();
 	char *s;
 
@@ -331,7 +330,7 @@ control_cb(evutil_socket_t lfd, short what, void *arg)
 		free(j);
 	} else if (strcmp(cmd, "reload") == 0) {
 		out = master_reload(why, sizeof(why)) == 0 ? xstrdup("ok\n")
-							    : xasprintf("error %s\n", why);
+							   : xasprintf("error %s\n", why);
 	} else {
 		out = xstrdup("error unknown command (status, reload)\n");
 	}

@@ -45,7 +45,7 @@ struct children {
 	struct slot *slots;
 	size_t max;   /* policy worker slots */
 	size_t total; /* max + MILTER_SLOTS */
-	int n; /* wanted worker count */
+	int n;	      /* wanted worker count */
 	const struct conf *conf;
 	const int *fds;
 	int nfds;
@@ -218,7 +218,8 @@ children_replace_all(struct children *ch, const struct conf *conf)
 			kill(s->pid, SIGTERM);
 			ch->retired[ch->nretired++] = s->pid;
 			s->pid = 0;
-			s->respawn_at_ms = now_ms() + BACKOFF_MIN_MS; /* let the old one free the port */
+			s->respawn_at_ms =
+			    now_ms() + BACKOFF_MIN_MS; /* let the old one free the port */
 		}
 	}
 	children_milters(ch, conf);
@@ -340,7 +341,9 @@ children_status(const struct children *ch)
 		json_array_append_new(
 		    arr, json_pack("{s:i, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				   "slot", (int)i, "kind",
-				   i < ch->max ? "policy" : i == ch->max ? "milter" : "milter-non-smtpd",
+				   i < ch->max	  ? "policy"
+				   : i == ch->max ? "milter"
+						  : "milter-non-smtpd",
 				   "pid", (json_int_t)s->pid, "started",
 				   s->pid ? text_time_format(s->started, when, sizeof(when)) : "",
 				   "restarts", (json_int_t)s->restarts, "connections",

@@ -36,8 +36,8 @@ struct mconn {
 	char instance[64]; /* our own transaction id, as the policy service's `instance` */
 	char account[ACCOUNT_NAME_MAX];
 	unsigned conn_seq, msg_seq;
-	unsigned nrcpt; /* recipients accepted */
-	int hold;	/* quarantine at end of message */
+	unsigned nrcpt;	 /* recipients accepted */
+	int hold;	 /* quarantine at end of message */
 	int hold_logged; /* the reason to hold was logged once already */
 	char hold_reason[128];
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
@@ -207,12 +207,11 @@ refuse(SMFICTX *ctx, const struct verdict *v)
 }
 
 static sfsistat
-cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-	     unsigned long *pf3)
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+	     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long want_steps = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-					 SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const unsigned long want_steps = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
+					 SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	*pf1 = f1 & want_steps;
@@ -251,7 +250,8 @@ static void
 mark_hold(struct mconn *mc, const struct verdict *v)
 {
 	mc->hold = 1;
-	snprintf(mc->hold_reason, sizeof(mc->hold_reason), "outpost: %s", v->rule ? v->rule : "held");
+	snprintf(mc->hold_reason, sizeof(mc->hold_reason), "outpost: %s",
+		 v->rule ? v->rule : "held");
 }
 
 static sfsistat
@@ -351,8 +351,9 @@ cb_eom(SMFICTX *ctx)
 	else if (v.kind != VK_PASS)
 		return refuse(ctx, &v);
 	if (non_smtpd && eom_remove_suppressed(ctx, mc, conf)) {
-		log_info("milter: queue_id=%s account=%s: all recipients suppressed, message discarded",
-			 f.queue_id[0] ? f.queue_id : "-", v.account[0] ? v.account : "-");
+		log_info(
+		    "milter: queue_id=%s account=%s: all recipients suppressed, message discarded",
+		    f.queue_id[0] ? f.queue_id : "-", v.account[0] ? v.account : "-");
 		message_reset(mc);
 		return SMFIS_DISCARD;
 	}

@@ -13,7 +13,10 @@ static const struct {
 	const char *name;
 	size_t off;
 } attrs[] = {
-#define A(n) {#n, offsetof(struct policy_request, n)}
+#define A(n)                                           \
+	{                                              \
+#n, offsetof(struct policy_request, n) \
+	}
     A(request),
     A(protocol_state),
     A(protocol_name),
@@ -157,8 +160,8 @@ policy_request_facts(const struct policy_request *req, struct facts *f)
 	f->recipient = req->recipient && *req->recipient ? req->recipient : NULL;
 	f->sasl_username = req->sasl_username ? req->sasl_username : "";
 	f->client_address = req->client_address ? req->client_address : "";
-	f->recipient_count = req->recipient_count ? (unsigned)strtoul(req->recipient_count, NULL, 10)
-						  : 0;
+	f->recipient_count =
+	    req->recipient_count ? (unsigned)strtoul(req->recipient_count, NULL, 10) : 0;
 }
 
 size_t
@@ -180,7 +183,8 @@ policy_reply_format(const struct verdict *v, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len) {
 		/* Never send a truncated line: fall back to the bare action. */
 		if (v->kind == VK_HOLD || !v->code[0])
-			n = snprintf(buf, len, "action=%s\n\n", v->kind == VK_HOLD ? "HOLD" : "DUNNO");
+			n = snprintf(buf, len, "action=%s\n\n",
+				     v->kind == VK_HOLD ? "HOLD" : "DUNNO");
 		else
 			n = snprintf(buf, len, "action=%s %s %s\n\n", v->code, v->dsn,
 				     v->rule ? v->rule : "refused");

@@ -14,8 +14,7 @@ gcra_limit_init(struct gcra_limit *l, int64_t rate, int64_t period_us, int64_t b
 }
 
 int
-gcra_take(const struct gcra_limit *l, int64_t *tat, int64_t now_us, int64_t n,
-	  int64_t *retry_us)
+gcra_take(const struct gcra_limit *l, int64_t *tat, int64_t now_us, int64_t n, int64_t *retry_us)
 {
 	int64_t start = *tat > now_us ? *tat : now_us;
 	int64_t new_tat = start + n * l->interval_us;

@@ -96,8 +96,14 @@ get_str(struct rbuf *b, char *dst, size_t dstlen)
 	b->off = (size_t)(nul - b->r) + 1;
 }
 
-#define WBUF(buf, len) {(buf), NULL, (len), 0, 0}
-#define RBUF(data, len) {NULL, (data), (len), 0, 0}
+#define WBUF(buf, len)                   \
+	{                                \
+		(buf), NULL, (len), 0, 0 \
+	}
+#define RBUF(data, len)                   \
+	{                                 \
+		NULL, (data), (len), 0, 0 \
+	}
 
 size_t
 rec_suppress_encode(const struct suppress_rec *r, uint8_t *buf, size_t len)

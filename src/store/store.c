@@ -29,7 +29,8 @@ static const char *const db_names[DB_COUNT] = {
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
-	int failed_rc; /* the LMDB code of a failed put/del, so store_write() can grow on MAP_FULL */
+	int failed_rc; /* the LMDB code of a failed put/del, so store_write() can grow on MAP_FULL
+			*/
 };
 
 struct store {

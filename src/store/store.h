@@ -44,8 +44,7 @@ struct store_opts {
 };
 
 /* Open (and create) the environment in DIR.  NULL on failure, with ERR filled. */
-struct store *store_open(const char *dir, const struct store_opts *opts, char *err,
-			 size_t errlen);
+struct store *store_open(const char *dir, const struct store_opts *opts, char *err, size_t errlen);
 void store_close(struct store *st);
 /* Text of the last error on this handle. */
 const char *store_error(const struct store *st);

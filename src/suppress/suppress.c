@@ -74,8 +74,7 @@ suppress_key(char *key, size_t len, const char *scope, const char *target)
 }
 
 int
-suppress_get(struct store_txn *txn, const char *scope, const char *target,
-	     struct suppress_rec *rec)
+suppress_get(struct store_txn *txn, const char *scope, const char *target, struct suppress_rec *rec)
 {
 	char key[512];
 	size_t klen = suppress_key(key, sizeof(key), scope, target);
@@ -131,8 +130,8 @@ candidates(const char *recipient, int fold_plus, char cand[3][ADDRESS_MAX])
 }
 
 int
-suppress_check(struct store_txn *txn, const char *account, const char *recipient,
-	       int fold_plus, int64_t now, struct suppress_hit *hit)
+suppress_check(struct store_txn *txn, const char *account, const char *recipient, int fold_plus,
+	       int64_t now, struct suppress_hit *hit)
 {
 	char cand[3][ADDRESS_MAX];
 	int n = candidates(recipient, fold_plus, cand);

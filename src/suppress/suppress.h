@@ -35,8 +35,8 @@ struct suppress_hit {
  * The account's list is checked before the global one.  STORE_OK with HIT
  * filled, STORE_NOTFOUND, or STORE_ERR.
  */
-int suppress_check(struct store_txn *txn, const char *account, const char *recipient,
-		   int fold_plus, int64_t now, struct suppress_hit *hit);
+int suppress_check(struct store_txn *txn, const char *account, const char *recipient, int fold_plus,
+		   int64_t now, struct suppress_hit *hit);
 
 int suppress_get(struct store_txn *txn, const char *scope, const char *target,
 		 struct suppress_rec *rec);

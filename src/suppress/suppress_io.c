@@ -62,7 +62,8 @@ csv_split(const char *line, size_t len, char f[CSV_FIELDS][FIELD_MAX], int *nf, 
 		if (n < CSV_FIELDS && o + 1 < FIELD_MAX)
 			f[n][o++] = c;
 		else if (o + 1 >= FIELD_MAX) {
-			snprintf(err, errlen, "field %d longer than %d bytes", n + 1, FIELD_MAX - 1);
+			snprintf(err, errlen, "field %d longer than %d bytes", n + 1,
+				 FIELD_MAX - 1);
 			return -1;
 		}
 	}
@@ -103,8 +104,7 @@ fill_entry(const char *addr, const char *reason, const char *account, const char
 }
 
 static int
-parse_csv(const char *line, size_t len, int64_t now, struct sio_entry *e, char *err,
-	  size_t errlen)
+parse_csv(const char *line, size_t len, int64_t now, struct sio_entry *e, char *err, size_t errlen)
 {
 	char f[CSV_FIELDS][FIELD_MAX];
 	int nf;
@@ -170,8 +170,8 @@ parse_jsonl(const char *line, size_t len, int64_t now, struct sio_entry *e, char
 }
 
 int
-sio_parse_line(enum sio_format fmt, const char *line, size_t len, int64_t now,
-	       struct sio_entry *e, char *err, size_t errlen)
+sio_parse_line(enum sio_format fmt, const char *line, size_t len, int64_t now, struct sio_entry *e,
+	       char *err, size_t errlen)
 {
 	if (memchr(line, '\0', len) != NULL) {
 		snprintf(err, errlen, "NUL byte in line");

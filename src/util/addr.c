@@ -75,8 +75,8 @@ addr_listen_parse(const char *s, struct listen_addr *la, char *err, size_t errle
 		return 0;
 	}
 	if (strncmp(s, "inet:", 5) != 0 || hostport_split(s + 5, host, sizeof(host), &port) < 0) {
-		snprintf(err, errlen, "'%s': expected inet:HOST:PORT, inet:[IPV6]:PORT or unix:PATH",
-			 s);
+		snprintf(err, errlen,
+			 "'%s': expected inet:HOST:PORT, inet:[IPV6]:PORT or unix:PATH", s);
 		return -1;
 	}
 	if (strcmp(host, "localhost") == 0)

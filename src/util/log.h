@@ -42,7 +42,10 @@ struct log_rl {
 	unsigned count, burst;
 	unsigned long suppressed;
 };
-#define LOG_RL_INIT(burst) {0, 0, (burst), 0}
+#define LOG_RL_INIT(burst)       \
+	{                        \
+		0, 0, (burst), 0 \
+	}
 int log_allow(struct log_rl *rl);
 
 /*

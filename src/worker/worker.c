@@ -134,8 +134,7 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	log_warnx("drain timeout: closing %u connections with requests in flight",
-		  w->srv.nconns);
+	log_warnx("drain timeout: closing %u connections with requests in flight", w->srv.nconns);
 	policy_conn_close_all(&w->srv);
 	event_base_loopexit(w->srv.base, NULL);
 }

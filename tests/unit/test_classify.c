@@ -17,8 +17,10 @@ static const struct {
 } replies[] = {
     /* Gmail */
     {"5.1.1",
-     "550-5.1.1 The email account that you tried to reach does not exist. Please try double-checking "
-     "the recipient's email address for typos or unnecessary spaces. https://support.google.com/mail/"
+     "550-5.1.1 The email account that you tried to reach does not exist. Please try "
+     "double-checking "
+     "the recipient's email address for typos or unnecessary spaces. "
+     "https://support.google.com/mail/"
      "?p=NoSuchUser",
      "user-unknown"},
     {"4.2.2",
@@ -26,7 +28,8 @@ static const struct {
      "https://support.google.com/mail/?p=OverQuotaTemp",
      "mailbox-full"},
     {"5.7.26",
-     "550-5.7.26 This mail has been blocked because the sender is unauthenticated. Gmail requires all "
+     "550-5.7.26 This mail has been blocked because the sender is unauthenticated. Gmail requires "
+     "all "
      "senders to authenticate with either SPF or DKIM.",
      "auth-failure"},
     {"4.7.28",
@@ -35,21 +38,22 @@ static const struct {
      "limited.",
      "rate-limited"},
     {"5.7.1",
-     "550-5.7.1 [203.0.113.7] Our system has detected that this message is likely unsolicited mail. To "
+     "550-5.7.1 [203.0.113.7] Our system has detected that this message is likely unsolicited "
+     "mail. To "
      "reduce the amount of spam sent to Gmail, this message has been blocked.",
      "spam-block"},
     /* Microsoft */
     {"5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302).",
      "user-unknown"},
-    {"5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
-     "user-unknown"},
+    {"5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "user-unknown"},
     {"5.7.1",
      "550 5.7.1 Unfortunately, messages from [203.0.113.7] weren't sent. Please contact your "
      "Internet service provider since part of their network is on our block list (S3150).",
      "reputation-block"},
     /* Yahoo */
-    {"", "554 delivery error: dd This user doesn't have a yahoo.com account (user@yahoo.com) [0] - "
-	 "mta1.mail.bf1.yahoo.com",
+    {"",
+     "554 delivery error: dd This user doesn't have a yahoo.com account (user@yahoo.com) [0] - "
+     "mta1.mail.bf1.yahoo.com",
      "user-unknown"},
     {"4.7.0",
      "421 4.7.0 [TSS04] Messages from 203.0.113.7 temporarily deferred due to unexpected volume or "
@@ -58,13 +62,15 @@ static const struct {
     {"5.7.9", "554 5.7.9 Message not accepted for policy reasons.", "policy-block"},
     /* Generic and Postfix's own */
     {"5.2.2", "552 5.2.2 <user@example.com>: Mailbox full", "mailbox-full"},
-    {"5.7.1", "554 5.7.1 Service unavailable; Client host [203.0.113.7] blocked using "
-	      "zen.spamhaus.org",
+    {"5.7.1",
+     "554 5.7.1 Service unavailable; Client host [203.0.113.7] blocked using "
+     "zen.spamhaus.org",
      "reputation-block"},
     {"5.7.1", "554 5.7.1 <user@example.com>: Relay access denied", "policy-block"},
     {"4.7.0", "421 4.7.0 Rate limited, try again later", "rate-limited"},
-    {"5.1.2", "Host or domain name not found. Name service error for name=nx.example type=MX: "
-	      "Host not found",
+    {"5.1.2",
+     "Host or domain name not found. Name service error for name=nx.example type=MX: "
+     "Host not found",
      "domain-unknown"},
     {"5.1.10", "550 5.1.10 Recipient address rejected: domain has a null MX", "null-mx"},
     {"5.1.6", "550 5.1.6 Recipient no longer on server", "moved"},
@@ -153,8 +159,9 @@ static void
 test_first_match_and_patterns(void **state)
 {
 	char err[256];
-	struct classify_rules *r = classify_parse(
-	    "t", "5.7.* spam-block junk\n5.7.1 policy-block\n4.*.* rate-limited\n", err, sizeof(err));
+	struct classify_rules *r =
+	    classify_parse("t", "5.7.* spam-block junk\n5.7.1 policy-block\n4.*.* rate-limited\n",
+			   err, sizeof(err));
 	unsigned line;
 
 	(void)state;

@@ -335,7 +335,8 @@ test_out_of_range_min_only(void **state)
 	    load(*state, "store = { map_size = \"512K\"; };\n", &path, err, sizeof(err));
 
 	assert_null(c);
-	snprintf(prefix, sizeof(prefix), "%s:1: store.map_size: 524288 is too small (at least 1048576)", path);
+	snprintf(prefix, sizeof(prefix),
+		 "%s:1: store.map_size: 524288 is too small (at least 1048576)", path);
 	if (strncmp(err, prefix, strlen(prefix)) != 0)
 		fail_msg("got '%s'", err);
 	free(path);
