@@ -39,6 +39,7 @@ struct ctl_cmd {
 extern const struct ctl_cmd ctl_suppress_cmds[];
 extern const struct ctl_cmd ctl_account_cmds[];
 extern const struct ctl_cmd ctl_status_cmds[];
+extern const struct ctl_cmd ctl_explain_cmds[];
 
 /* Open the store named by the config; prints why and returns EXIT_UNAVAILABLE on failure. */
 int ctl_store(struct ctl *ctl);

@@ -1035,5 +1035,32 @@ def test_reload_invalid_config_keeps_running():
         eq(len(s["workers"]), 2, "workers after a refused reload")
 
 
+@test
+def test_explain():
+    with store() as d:
+        d.ctl("account", "add", "acct1", check_rc=0)
+        d.ctl("account", "add", "acct2", check_rc=0)
+        d.ctl("account", "pause", "acct2", "--reason", "bounce rate 12%", check_rc=0)
+        d.ctl("suppress", "add", "gone@dest.test", "--account", "acct1", "--reason", "bounce",
+              check_rc=0)
+        r = d.ctl("explain", "acct1", "ok@dest.test", check_rc=0)
+        check("verdict:  accept" in r.stdout, r.stdout)
+        r = d.ctl("explain", "acct1", "Gone@Dest.test", check_rc=1)
+        check("rule:     suppressed" in r.stdout and "550 5.7.1" in r.stdout, r.stdout)
+        r = d.ctl("explain", "acct2", "ok@dest.test", "--json", check_rc=1)
+        o = json.loads(r.stdout)
+        eq(o["verdict"], "tempfail", "paused verdict")
+        eq(o["rule"], "paused", "paused rule")
+        check(o["reply"].startswith("450 4.7.1 ") and "bounce rate 12%" in o["reply"], o["reply"])
+        eq(o["identified_as"], "acct2", "account")
+        # A sender mapping instead of a login; nothing matched; nothing created.
+        d.ctl("account", "map", "acct2", "domain:paused.test", check_rc=0)
+        r = d.ctl("explain", "nobody-login", "x@dest.test", "--json", check_rc=0)
+        eq(json.loads(r.stdout)["verdict"], "accept", "unknown login, auto-create")
+        eq(d.ctl("account", "show", "nobody-login").returncode, 1, "explain creates nothing")
+        d.ctl("explain", "a", "b", "c", check_rc=2)
+        d.ctl("explain", "acct1", check_rc=2)
+
+
 if __name__ == "__main__":
     sys.exit(run_tests())
