@@ -90,6 +90,8 @@ status_print_human(json_t *o)
 		       (long long)json_integer_value(json_object_get(st, "map_size")));
 	printf("%-17s %-8s %-8s %-10s %-6s %-10s %-9s %-6s %s\n", "process", "pid", "restarts",
 	       "requests", "open", "refusals", "would", "bad", "store_errors");
+	json_array_foreach(json_object_get(o, "warnings"), i, w)
+	    printf("WARNING: %s\n", json_string_value(w));
 	json_array_foreach(json_object_get(o, "workers"), i, w)
 	    printf("%-17s %-8lld %-8lld %-10lld %-6lld %-10lld %-9lld %-6lld %lld\n",
 		   json_string_value(json_object_get(w, "kind")),

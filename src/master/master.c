@@ -36,7 +36,8 @@ struct master {
 	int nlisten;
 	int ctl_fd;
 	int ctl_conn; /* the control connection being answered, closed in children */
-	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig;
+	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig, *ev_wiring;
+	int eom_missing; /* RCPT requests keep coming, END-OF-MESSAGE ones never do */
 	int stopping;
 	time_t started;
 	unsigned reloads, reload_failures;
@@ -181,6 +182,29 @@ kill_cb(evutil_socket_t fd, short what, void *arg)
 	children_kill(M.children);
 }
 
+#define WIRING_CHECK_SECS 60
+#define WIRING_MIN_RCPT 100
+
+/*
+ * Messages are recorded at END-OF-MESSAGE: if the policy service is only in
+ * smtpd_recipient_restrictions, nothing is ever recorded (and quotas could not
+ * be committed).  Say so, once, when RCPT requests arrive and EOM ones don't.
+ */
+static void
+wiring_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t rcpt, eom;
+
+	children_stage_counts(M.children, &rcpt, &eom);
+	if (rcpt >= WIRING_MIN_RCPT && eom == 0 && !M.eom_missing)
+		log_warnx(
+		    "%llu RCPT requests and no END-OF-MESSAGE request: messages are not being "
+		    "recorded; add check_policy_service to smtpd_end_of_data_restrictions "
+		    "(contrib/postfix/main.cf)",
+		    (unsigned long long)rcpt);
+	M.eom_missing = rcpt >= WIRING_MIN_RCPT && eom == 0;
+}
+
 static int sig_pipe[2] = {-1, -1};
 
 /* The only thing a handler does: pass the signal number to the loop. */
@@ -286,6 +310,11 @@ status_json(void)
 		json_array_append_new(l, json_string(M.conf->policy.listen.v[i]));
 	json_object_set_new(o, "policy_listen", l);
 	json_object_set_new(o, "store_path", json_string(M.conf->store.path));
+	if (M.eom_missing)
+		json_object_set_new(o, "warnings",
+				    json_pack("[s]", "no END-OF-MESSAGE policy requests: add "
+						     "check_policy_service to "
+						     "smtpd_end_of_data_restrictions"));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -357,12 +386,19 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	sig_setup();
 	M.ev_tick = evtimer_new(M.base, tick_cb, NULL);
 	M.ev_kill = evtimer_new(M.base, kill_cb, NULL);
+	M.ev_wiring = event_new(M.base, -1, EV_PERSIST, wiring_cb, NULL);
 	if (M.ctl_fd >= 0) {
 		M.ev_ctl = event_new(M.base, M.ctl_fd, EV_READ | EV_PERSIST, control_cb, NULL);
 		event_add(M.ev_ctl, NULL);
 	}
 	M.children = children_create(MAX_WORKERS);
 	children_start_all(M.children, conf, M.listen_fds, M.nlisten);
+	{
+		struct timeval tv = {WIRING_CHECK_SECS, 0};
+		if (getenv("OUTPOST_TEST_WIRING_SECS"))
+			tv.tv_sec = atoi(getenv("OUTPOST_TEST_WIRING_SECS"));
+		event_add(M.ev_wiring, &tv);
+	}
 	log_info("started: %d policy workers, store %s, mode %s", conf->policy.workers,
 		 conf->store.path, conf_mode_name(conf->mode));
 	event_base_dispatch(M.base);
@@ -374,6 +410,7 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	event_free(M.ev_sig);
 	event_free(M.ev_tick);
 	event_free(M.ev_kill);
+	event_free(M.ev_wiring);
 	if (M.ev_ctl)
 		event_free(M.ev_ctl);
 	event_base_free(M.base);

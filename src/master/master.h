@@ -44,6 +44,8 @@ long children_tick(struct children *ch);
 /* SIGTERM every child; returns how many are still running. */
 int children_stop(struct children *ch);
 int children_running(const struct children *ch);
+/* Total RCPT and END-OF-MESSAGE requests the policy workers answered. */
+void children_stage_counts(const struct children *ch, uint64_t *rcpt, uint64_t *eom);
 /* SIGKILL every child (the drain deadline passed). */
 void children_kill(struct children *ch);
 /* Status of every worker as a JSON array (a jansson json_t *). */

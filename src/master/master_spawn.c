@@ -327,6 +327,17 @@ children_running(const struct children *ch)
 	return n;
 }
 
+/* Sum of the policy workers' RCPT and END-OF-MESSAGE requests. */
+void
+children_stage_counts(const struct children *ch, uint64_t *rcpt, uint64_t *eom)
+{
+	*rcpt = *eom = 0;
+	for (size_t i = 0; i < ch->max; i++) {
+		*rcpt += ch->stats[i].rcpt_requests;
+		*eom += ch->stats[i].eom_requests;
+	}
+}
+
 void *
 children_status(const struct children *ch)
 {
@@ -339,20 +350,22 @@ children_status(const struct children *ch)
 		if (!s->active)
 			continue;
 		json_array_append_new(
-		    arr, json_pack("{s:i, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				   "slot", (int)i, "kind",
-				   i < ch->max	  ? "policy"
-				   : i == ch->max ? "milter"
-						  : "milter-non-smtpd",
-				   "pid", (json_int_t)s->pid, "started",
-				   s->pid ? text_time_format(s->started, when, sizeof(when)) : "",
-				   "restarts", (json_int_t)s->restarts, "connections",
-				   (json_int_t)w->connections, "open_connections",
-				   (json_int_t)w->open_connections, "requests",
-				   (json_int_t)w->requests, "refusals", (json_int_t)w->refusals,
-				   "would_refuse", (json_int_t)w->would_refuse, "bad_requests",
-				   (json_int_t)w->bad_requests, "store_errors",
-				   (json_int_t)w->store_errors));
+		    arr,
+		    json_pack(
+			"{s:i, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"slot", (int)i, "kind",
+			i < ch->max    ? "policy"
+			: i == ch->max ? "milter"
+				       : "milter-non-smtpd",
+			"pid", (json_int_t)s->pid, "started",
+			s->pid ? text_time_format(s->started, when, sizeof(when)) : "", "restarts",
+			(json_int_t)s->restarts, "connections", (json_int_t)w->connections,
+			"open_connections", (json_int_t)w->open_connections, "requests",
+			(json_int_t)w->requests, "refusals", (json_int_t)w->refusals,
+			"would_refuse", (json_int_t)w->would_refuse, "rcpt_requests",
+			(json_int_t)w->rcpt_requests, "eom_requests", (json_int_t)w->eom_requests,
+			"bad_requests", (json_int_t)w->bad_requests, "store_errors",
+			(json_int_t)w->store_errors));
 	}
 	return arr;
 }

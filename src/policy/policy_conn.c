@@ -108,6 +108,10 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 	decide(srv->conf, srv->store, &f, &v);
 	decide_log(&f, &v);
 	srv->stats->requests++;
+	if (f.stage == STAGE_RCPT)
+		srv->stats->rcpt_requests++;
+	else if (f.stage == STAGE_EOM)
+		srv->stats->eom_requests++;
 	if (v.kind != VK_PASS)
 		srv->stats->refusals++;
 	if (v.would)

@@ -22,6 +22,8 @@ struct worker_stats {
 	uint64_t would_refuse;
 	uint64_t bad_requests;
 	uint64_t store_errors;
+	uint64_t rcpt_requests; /* requests at RCPT ... */
+	uint64_t eom_requests;	/* ... and at END-OF-MESSAGE: 0 of these means a wiring mistake */
 	uint32_t open_connections;
 };
 

@@ -340,6 +340,29 @@ def many_persistent_connections():
 
 
 @test
+def missing_end_of_message_wiring_is_reported():
+    os.environ["OUTPOST_TEST_WIRING_SECS"] = "1"
+    try:
+        d = daemon()
+    finally:
+        del os.environ["OUTPOST_TEST_WIRING_SECS"]
+    try:
+        c = d.conn()
+        for i in range(120):
+            c.ask(sasl_username="acct1", recipient="r%d@dest.test" % i)
+        st = wait_for(lambda: d.status().get("warnings") and d.status(), 5, "wiring warning")
+        check("smtpd_end_of_data_restrictions" in st["warnings"][0], st["warnings"])
+        eq(sum(w.get("rcpt_requests", 0) for w in st["workers"]), 120, "rcpt_requests")
+        check("no END-OF-MESSAGE request" in d.logtext(), "warning logged")
+        c.ask(protocol_state="END-OF-MESSAGE", sasl_username="acct1", queue_id="QEOM1",
+              recipient_count="1")
+        wait_for(lambda: "warnings" not in d.status(), 5, "warning cleared by an EOM request")
+        check("WARNING" not in d.ctl("status").stdout, "human status clean")
+    finally:
+        d.cleanup()
+
+
+@test
 def unix_socket_listener_with_mode():
     d = Daemon(listen="unix:%s" % "/tmp/outpost-test-%d.sock" % os.getpid())
     try:
