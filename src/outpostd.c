@@ -169,31 +169,28 @@ check_only(const char *file, int verbose)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks for: run (-1), or exit now with this status. */
+static int
+parse_args(int argc, char **argv, struct master_opts *opts, int *check, int *verbose)
 {
-	struct master_opts opts = {DEFAULT_CONFIG, 0};
-	int ch, check = 0, verbose = 0;
-	char err[1024];
-	struct conf *conf;
-	struct passwd *pw;
+	int ch;
 
 	while ((ch = getopt(argc, argv, "c:fhnSvV")) != -1) {
 		switch (ch) {
 		case 'c':
-			opts.config_file = optarg;
+			opts->config_file = optarg;
 			break;
 		case 'f':
-			opts.foreground = 1;
+			opts->foreground = 1;
 			break;
 		case 'n':
-			check = 1;
+			*check = 1;
 			break;
 		case 'S':
 			conf_schema_print(stdout);
 			return 0;
 		case 'v':
-			verbose++;
+			(*verbose)++;
 			break;
 		case 'V':
 			printf("outpostd %s\n", PACKAGE_VERSION);
@@ -210,6 +207,43 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* Everything that needs root: directories, sockets; then detach, pid file, drop. */
+static void
+start_up(struct conf *conf, const struct master_opts *opts)
+{
+	struct passwd *pw;
+
+	pidfile_check(conf->pidfile);
+	raise_nofile();
+	pw = target_user(conf);
+	make_dir(conf->store.path, 02770, pw);
+	make_parent(conf->control_socket, pw);
+	make_parent(conf->pidfile, pw);
+	master_bind(conf);
+	if (pw && conf->control_socket[0] &&
+	    chown(conf->control_socket, pw->pw_uid, pw->pw_gid) < 0)
+		fatal("chown %s", conf->control_socket);
+	if (!opts->foreground) {
+		log_init("outpostd", 0, conf->syslog_facility);
+		daemonize();
+	}
+	pidfile_write(conf->pidfile);
+	drop_privileges(conf, pw);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct master_opts opts = {DEFAULT_CONFIG, 0};
+	int rc, check = 0, verbose = 0;
+	char err[1024];
+	struct conf *conf;
+
+	if ((rc = parse_args(argc, argv, &opts, &check, &verbose)) >= 0)
+		return rc;
 	if (check)
 		return check_only(opts.config_file, verbose);
 	umask(007);
@@ -221,25 +255,10 @@ main(int argc, char **argv)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		conf->policy.workers = n > 0 ? (int)n : 1;
 	}
-	pidfile_check(conf->pidfile);
-	raise_nofile();
-	pw = target_user(conf);
-	make_dir(conf->store.path, 02770, pw);
-	make_parent(conf->control_socket, pw);
-	make_parent(conf->pidfile, pw);
-	master_bind(conf);
-	if (pw && conf->control_socket[0] &&
-	    chown(conf->control_socket, pw->pw_uid, pw->pw_gid) < 0)
-		fatal("chown %s", conf->control_socket);
-	if (!opts.foreground) {
-		log_init("outpostd", 0, conf->syslog_facility);
-		daemonize();
-	}
-	pidfile_write(conf->pidfile);
-	drop_privileges(conf, pw);
-	ch = master_run(&conf, &opts);
+	start_up(conf, &opts);
+	rc = master_run(&conf, &opts);
 	if (conf->pidfile[0])
 		unlink(conf->pidfile);
 	conf_free(conf);
-	return ch;
+	return rc;
 }

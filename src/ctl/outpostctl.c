@@ -94,58 +94,83 @@ is_help(const char *s)
 	return s && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 || strcmp(s, "help") == 0);
 }
 
+/* Global options before the command; returns the index of the command, or -1 - exit status. */
+static int
+global_opts(struct ctl *ctl, int argc, char **argv)
+{
+	int i = 1;
+
+	ctl->config_file = getenv("OUTPOST_CONF") ? getenv("OUTPOST_CONF") : DEFAULT_CONFIG;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			ctl->config_file = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			ctl->json = 1;
+		else if (is_help(argv[i])) {
+			usage_all(stdout);
+			return -1 - EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("outpostctl %s\n", PACKAGE_VERSION);
+			return -1 - EXIT_OK;
+		} else {
+			usage_all(stderr);
+			return -1 - EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage_all(stderr);
+		return -1 - EXIT_USAGE;
+	}
+	return i;
+}
+
+/* No command matched NOUN [VERB]: say why, or show the noun's help. */
+static int
+no_such_cmd(int known, const char *noun, const char *verb)
+{
+	if (!known) {
+		fprintf(stderr, "outpostctl: unknown command '%s'\n", noun);
+		usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	if (verb && is_help(verb)) {
+		usage_noun(stdout, noun, NULL);
+		return EXIT_OK;
+	}
+	if (verb)
+		fprintf(stderr, "outpostctl: %s: unknown subcommand '%s'\n", noun, verb);
+	return ctl_usage(noun, NULL);
+}
+
+/* "--help" anywhere after the command prints its usage. */
+static int
+wants_help(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	for (int j = 0; j < argc; j++)
+		if (is_help(argv[j]) && strcmp(argv[j], "help") != 0) {
+			printf("usage: outpostctl %s%s%s %s\n    %s\n", cmd->noun,
+			       cmd->verb[0] ? " " : "", cmd->verb, cmd->args, cmd->help);
+			return 1;
+		}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ctl ctl = {0};
 	const struct ctl_cmd *cmd;
 	char err[1024];
-	int i = 1, known, rc, skip;
+	int i, known, rc, skip;
 
-	ctl.config_file = getenv("OUTPOST_CONF") ? getenv("OUTPOST_CONF") : DEFAULT_CONFIG;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			ctl.config_file = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			ctl.json = 1;
-		else if (is_help(argv[i])) {
-			usage_all(stdout);
-			return EXIT_OK;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("outpostctl %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		} else {
-			usage_all(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (i >= argc) {
-		usage_all(stderr);
-		return EXIT_USAGE;
-	}
+	if ((i = global_opts(&ctl, argc, argv)) < 0)
+		return -1 - i;
 	cmd = find_cmd(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &known);
-	if (cmd == NULL) {
-		if (!known) {
-			fprintf(stderr, "outpostctl: unknown command '%s'\n", argv[i]);
-			usage_all(stderr);
-			return EXIT_USAGE;
-		}
-		if (i + 1 < argc && is_help(argv[i + 1])) {
-			usage_noun(stdout, argv[i], NULL);
-			return EXIT_OK;
-		}
-		if (i + 1 < argc)
-			fprintf(stderr, "outpostctl: %s: unknown subcommand '%s'\n", argv[i],
-				argv[i + 1]);
-		return ctl_usage(argv[i], NULL);
-	}
+	if (cmd == NULL)
+		return no_such_cmd(known, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
 	skip = cmd->verb[0] ? 2 : 1;
-	for (int j = i + skip; j < argc; j++)
-		if (is_help(argv[j]) && strcmp(argv[j], "help") != 0) {
-			printf("usage: outpostctl %s%s%s %s\n    %s\n", cmd->noun,
-			       cmd->verb[0] ? " " : "", cmd->verb, cmd->args, cmd->help);
-			return EXIT_OK;
-		}
+	if (wants_help(cmd, argc - i - skip, argv + i + skip))
+		return EXIT_OK;
 	log_init("outpostctl", 1, 0);
 	if ((ctl.conf = conf_load(ctl.config_file, err, sizeof(err))) == NULL)
 		return ctl_err(access(ctl.config_file, R_OK) == 0 ? EXIT_BADINPUT
