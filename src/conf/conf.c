@@ -140,6 +140,8 @@ static const struct schema_key schema[] = {
      "discard"},
     {"milter.socket_mode", CT_OCTAL, O(milter.socket_mode), "0666", 0, 0777, NULL,
      "mode of unix milter sockets"},
+    {"feedback.rules", CT_PATH, O(feedback.rules), "outpost-bounce.rules", 0, 0, NULL,
+     "bounce classification rules (status code + text -> class)"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -151,8 +153,8 @@ static const struct schema_key schema[] = {
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
-static const char *const groups[] = {"store", "policy",	 "accounts", "suppress",
-				     "dns",   "postfix", "milter",   NULL};
+static const char *const groups[] = {"store",	"policy", "accounts", "suppress", "dns",
+				     "postfix", "milter", "feedback", NULL};
 
 struct loader {
 	struct conf *conf;

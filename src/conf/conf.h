@@ -81,6 +81,10 @@ struct conf {
 	} milter;
 
 	struct {
+		char *rules; /* the bounce classification table */
+	} feedback;
+
+	struct {
 		char *config_directory; /* postsuper -c: the Postfix instance Outpost serves */
 		char *postsuper;
 		char *postqueue;

@@ -20,6 +20,7 @@
 static const struct ctl_cmd *const tables[] = {
     ctl_suppress_cmds,
     ctl_account_cmds,
+    ctl_ingest_cmds,
     ctl_explain_cmds,
     ctl_status_cmds,
 };

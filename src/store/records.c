@@ -221,6 +221,46 @@ rec_message_decode(const void *data, size_t len, struct message_rec *r)
 	return b.bad ? -1 : 0;
 }
 
+size_t
+rec_stats_encode(const struct stats_rec *r, uint8_t *buf, size_t len)
+{
+	struct rbuf b = WBUF(buf, len);
+
+	put_u8(&b, 1);
+	put_u8(&b, SF_COUNT);
+	for (int i = 0; i < SF_COUNT; i++)
+		put_u32(&b, r->n[i]);
+	return b.bad ? 0 : b.off;
+}
+
+/* Fields a newer writer added are ignored; missing ones read as 0. */
+int
+rec_stats_decode(const void *data, size_t len, struct stats_rec *r)
+{
+	struct rbuf b = RBUF(data, len);
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (get_u8(&b) != 1)
+		return -1;
+	n = get_u8(&b);
+	for (int i = 0; i < n; i++) {
+		uint32_t v = get_u32(&b);
+		if (i < SF_COUNT)
+			r->n[i] = v;
+	}
+	return b.bad ? -1 : 0;
+}
+
+const char *
+stats_field_name(int field)
+{
+	static const char *const names[SF_COUNT] = {"delivered", "hard_bounces", "soft_bounces",
+						    "blocks",	 "deferrals",	 "complaints"};
+
+	return field >= 0 && field < SF_COUNT ? names[field] : "?";
+}
+
 static const char *const reason_names[] = {NULL, "bounce", "complaint", "manual", "unsubscribe"};
 static const char *const state_names[] = {"active", "review", "paused"};
 

@@ -69,6 +69,20 @@ struct message_rec {
 	char account[ACCOUNT_NAME_MAX];
 };
 
+/* DB_STATS key: account '\0' be32 hour (epoch seconds / 3600).  Recipients, by outcome. */
+enum stats_field {
+	SF_DELIVERED, /* status=sent */
+	SF_HARD,      /* bounced, an address class: suppressed, counts in the bounce rate */
+	SF_SOFT,      /* bounced for a soft reason (mailbox full, too big, other): final */
+	SF_BLOCK,     /* bounced because the receiver refused the sender or the content */
+	SF_DEFERRED,  /* a delay (not final; every attempt counts) */
+	SF_COMPLAINT,
+	SF_COUNT
+};
+struct stats_rec {
+	uint32_t n[SF_COUNT];
+};
+
 #define RECORD_MAX 1024
 
 size_t rec_suppress_encode(const struct suppress_rec *r, uint8_t *buf, size_t len);
@@ -77,6 +91,9 @@ size_t rec_account_encode(const struct account_rec *r, uint8_t *buf, size_t len)
 int rec_account_decode(const void *data, size_t len, struct account_rec *r);
 size_t rec_history_encode(const struct history_rec *r, uint8_t *buf, size_t len);
 int rec_history_decode(const void *data, size_t len, struct history_rec *r);
+size_t rec_stats_encode(const struct stats_rec *r, uint8_t *buf, size_t len);
+int rec_stats_decode(const void *data, size_t len, struct stats_rec *r);
+const char *stats_field_name(int field);
 size_t rec_message_encode(const struct message_rec *r, uint8_t *buf, size_t len);
 int rec_message_decode(const void *data, size_t len, struct message_rec *r);
 

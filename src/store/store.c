@@ -23,7 +23,7 @@
 #define FREE_TXNS 16
 
 static const char *const db_names[DB_COUNT] = {
-    "meta", "suppress", "account", "acctset", "history", "identity", "message",
+    "meta", "suppress", "account", "acctset", "history", "identity", "message", "result", "stats",
 };
 
 struct store_txn {

@@ -30,6 +30,8 @@ enum store_db {
 	DB_HISTORY,  /* name \0 be64 time_us -> state change record */
 	DB_IDENTITY, /* "type:value" -> account name */
 	DB_MESSAGE,  /* queue id -> message record */
+	DB_RESULT,   /* queue id \0 recipient \0 be64 message time -> final result (dedup) */
+	DB_STATS,    /* account \0 be32 hour -> delivery counters of that hour */
 	DB_COUNT
 };
 
