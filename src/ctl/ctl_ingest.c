@@ -112,16 +112,43 @@ bounce_rate(const struct stats_rec *r)
 	return eligible ? 100.0 * r->n[SF_HARD] / (double)eligible : -1;
 }
 
+static const char *const wname[3] = {"24h", "7d", "30d"};
+static const int whours[3] = {24, 24 * 7, 24 * 30};
+
+/* The windows as JSON, and as text lines unless --json. */
+static json_t *
+stats_windows(struct ctl *ctl, const char *name, const struct sum_ctx *s)
+{
+	json_t *windows = json_object();
+
+	for (int w = 0; w < 3; w++) {
+		json_t *win = json_object();
+		double br = bounce_rate(&s->sum[w]);
+		for (int i = 0; i < SF_COUNT; i++)
+			json_object_set_new(win, stats_field_name(i), json_integer(s->sum[w].n[i]));
+		json_object_set_new(win, "bounce_rate", br < 0 ? json_null() : json_real(br));
+		json_object_set_new(windows, wname[w], win);
+		if (ctl->json)
+			continue;
+		printf("%s %-4s", w ? "        " : name, wname[w]);
+		for (int i = 0; i < SF_COUNT; i++)
+			printf(" %s=%u", stats_field_name(i), s->sum[w].n[i]);
+		if (br >= 0)
+			printf(" bounce_rate=%.2f%%", br);
+		printf("\n");
+	}
+	return windows;
+}
+
 static int
 cmd_account_stats(struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const wname[3] = {"24h", "7d", "30d"};
-	static const int whours[3] = {24, 24 * 7, 24 * 30};
 	struct sum_ctx s;
 	struct account_rec acct;
 	struct store_txn *txn;
 	char *pos[1];
 	int npos, rc;
+	json_t *o;
 
 	if ((rc = ctl_opts(ctl, argc, argv, NULL, pos, &npos, 1, "account", "stats")) != EXIT_OK)
 		return rc;
@@ -142,24 +169,8 @@ cmd_account_stats(struct ctl *ctl, int argc, char **argv)
 		return ctl_err(EXIT_ABSENT, "no account %s", pos[0]);
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
-	json_t *o = json_pack("{s:s, s:s, s:o}", "account", pos[0], "state",
-			      account_state_name(acct.state), "windows", json_object());
-	for (int w = 0; w < 3; w++) {
-		json_t *win = json_object();
-		double br = bounce_rate(&s.sum[w]);
-		for (int i = 0; i < SF_COUNT; i++)
-			json_object_set_new(win, stats_field_name(i), json_integer(s.sum[w].n[i]));
-		json_object_set_new(win, "bounce_rate", br < 0 ? json_null() : json_real(br));
-		json_object_set_new(json_object_get(o, "windows"), wname[w], win);
-		if (!ctl->json) {
-			printf("%s %-4s", w ? "        " : pos[0], wname[w]);
-			for (int i = 0; i < SF_COUNT; i++)
-				printf(" %s=%u", stats_field_name(i), s.sum[w].n[i]);
-			if (br >= 0)
-				printf(" bounce_rate=%.2f%%", br);
-			printf("\n");
-		}
-	}
+	o = json_pack("{s:s, s:s, s:o}", "account", pos[0], "state", account_state_name(acct.state),
+		      "windows", stats_windows(ctl, pos[0], &s));
 	if (ctl->json)
 		ctl_json_print(o);
 	else
