@@ -25,6 +25,7 @@ struct ledger {
 	struct ledger_item *batch; /* being written, outside LOCK */
 	size_t n, nbatch, max;
 	uint64_t failures;
+	uint64_t dropped; /* notes beyond max_pending */
 };
 
 struct ledger *
@@ -86,7 +87,13 @@ ledger_note(struct ledger *l, const struct facts *f, const struct verdict *v)
 		text_copy(it->msg.account, sizeof(it->msg.account), v->account);
 	}
 	full = l->n >= l->max;
+	if (full)
+		l->dropped++;
 	pthread_mutex_unlock(&l->lock);
+	if (full && (l->dropped & (l->dropped - 1)) == 0) /* 1st, 2nd, 4th, 8th ... */
+		log_warnx(
+		    "ledger: %zu writes pending, %llu notes dropped (the store is slow to commit)",
+		    l->max, (unsigned long long)l->dropped);
 	return full;
 }
 

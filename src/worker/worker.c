@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define LEDGER_MAX 512
+#define LEDGER_MAX 8192 /* notes between two flushes; beyond, they are dropped and logged */
 #define LEDGER_FLUSH_MS 100
 #define ACCEPT_BATCH 1 /* one per wake-up: connections spread over the workers */
 #define ACCEPT_PAUSE_MS 200
@@ -28,7 +30,9 @@ struct worker {
 	struct policy_server srv;
 	const struct worker_args *args;
 	struct event **lev;
-	struct event *ev_term, *ev_int, *ev_flush, *ev_drain, *ev_resume;
+	struct event *ev_term, *ev_int, *ev_drain, *ev_resume;
+	pthread_t flusher;
+	volatile int stop_flusher;
 	int64_t served;
 };
 
@@ -139,12 +143,22 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->srv.base, NULL);
 }
 
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * The ledger is written by a thread of its own, every LEDGER_FLUSH_MS: a
+ * commit may wait for LMDB's write lock (an import in progress), and the
+ * request path must never wait for anything.
+ */
+static void *
+flush_thread(void *arg)
 {
 	struct worker *w = arg;
+	struct timespec ts = {0, LEDGER_FLUSH_MS * 1000000L};
 
-	ledger_flush(w->srv.ledger);
+	while (!w->stop_flusher) {
+		nanosleep(&ts, NULL);
+		ledger_flush(w->srv.ledger);
+	}
+	return NULL;
 }
 
 static void
@@ -152,7 +166,6 @@ worker_setup(struct worker *w)
 {
 	const struct conf *conf = w->srv.conf;
 	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
-	struct timeval flush = {0, LEDGER_FLUSH_MS * 1000};
 	char err[512];
 
 	w->srv.store = store_open(conf->store.path, &so, err, sizeof(err));
@@ -170,12 +183,10 @@ worker_setup(struct worker *w)
 	}
 	w->ev_term = evsignal_new(w->srv.base, SIGTERM, signal_cb, w);
 	w->ev_int = evsignal_new(w->srv.base, SIGINT, signal_cb, w);
-	w->ev_flush = event_new(w->srv.base, -1, EV_PERSIST, flush_cb, w);
 	w->ev_drain = evtimer_new(w->srv.base, drain_timeout_cb, w);
 	w->ev_resume = evtimer_new(w->srv.base, accept_resume_cb, w);
 	event_add(w->ev_term, NULL);
 	event_add(w->ev_int, NULL);
-	event_add(w->ev_flush, &flush);
 }
 
 void
@@ -197,7 +208,11 @@ worker_main(const struct worker_args *args)
 	worker_setup(&w);
 	if (getppid() == 1)
 		exit(0); /* the master died before we set PDEATHSIG */
+	if (pthread_create(&w.flusher, NULL, flush_thread, &w) != 0)
+		fatalx("worker: cannot start the ledger thread");
 	event_base_dispatch(w.srv.base);
+	w.stop_flusher = 1;
+	pthread_join(w.flusher, NULL);
 	ledger_flush(w.srv.ledger);
 	ledger_destroy(w.srv.ledger);
 	store_close(w.srv.store);
