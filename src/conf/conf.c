@@ -183,12 +183,51 @@ fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Tidy an absolute path in place, without touching the file system (the
+ * directory may not exist yet): "//" and "/./" collapse, "x/.." drops x.
+ * So "/srv/etc/../var/db" is logged and shown as "/srv/var/db".
+ */
+static char *
+path_tidy(char *path)
+{
+	char *out = path, *p = path;
+
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && p[0] == '.') {
+			p += n;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+			p += n;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, p, n);
+		out += n;
+		p += n;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+	return path;
+}
+
 static char *
 resolve_path(const struct conf *conf, const char *v)
 {
-	if (v[0] == '/' || v[0] == '\0')
+	if (v[0] == '\0')
 		return xstrdup(v);
-	return xasprintf("%s/%s", conf->dir, v);
+	if (v[0] == '/')
+		return path_tidy(xstrdup(v));
+	return path_tidy(xasprintf("%s/%s", conf->dir, v));
 }
 
 static void

@@ -427,18 +427,25 @@ test_relative_paths(void **state)
 	const char *dir = *state;
 	const char *text = "store = { path = \"var/db\"; };\n"
 			   "pidfile = \"../run/o.pid\";\n"
-			   "control_socket = \"/abs/o.ctl\";\n"
+			   "control_socket = \"/abs/./x//../o.ctl\";\n"
+			   "feedback = { rules = \"/..\"; };\n"
 			   "user = \"relative/not/a/path\";\n";
-	char err[512], want[4200];
+	char err[512], want[4200], *parent, *slash;
 	struct conf *c = load(dir, text, NULL, err, sizeof(err));
 
 	if (c == NULL)
 		fail_msg("refused: %s", err);
 	snprintf(want, sizeof(want), "%s/var/db", dir);
 	assert_string_equal(c->store.path, want);
-	snprintf(want, sizeof(want), "%s/../run/o.pid", dir);
+	/* "../" is resolved against the directory, without touching the file system. */
+	parent = strdup(dir);
+	slash = strrchr(parent, '/');
+	*slash = '\0';
+	snprintf(want, sizeof(want), "%s/run/o.pid", parent);
+	free(parent);
 	assert_string_equal(c->pidfile, want);
 	assert_string_equal(c->control_socket, "/abs/o.ctl");
+	assert_string_equal(c->feedback.rules, "/");
 	assert_string_equal(c->user, "relative/not/a/path"); /* not a path: untouched */
 	conf_free(c);
 }
