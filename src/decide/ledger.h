@@ -7,10 +7,10 @@
  * account, recipients).  ledger_flush() writes the queue in one transaction,
  * outside the lock notes take; the policy worker and the milter call it from
  * a thread of their own every 100 ms (never on the request path) and before
- * they exit.  A note that finds the queue full is dropped and logged.  A crash loses at most one batch of message records;
- * an auto-created account lost that way is created again on its next message.
- * A message already recorded (the other front door saw it) is kept as it is,
- * so a message is counted once.
+ * they exit.  A note that finds the queue full is dropped and logged.  A crash loses at most one
+ * batch of message records; an auto-created account lost that way is created again on its next
+ * message. A message already recorded (the other front door saw it) is kept as it is, so a message
+ * is counted once.
  */
 #ifndef OUTPOST_LEDGER_H
 #define OUTPOST_LEDGER_H
