@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """sink.py -- a tiny SMTP sink on loopback for Outpost's end-to-end tests.
 
-    sink.py --port N|0 --log FILE [--ready FILE] [--host 127.0.0.1]
+    sink.py --port N|0 --log FILE [--store DIR] [--ready FILE] [--host 127.0.0.1]
+
+With --store DIR (tests/e2e/test_milter.sh, which must see the headers a
+milter added) each message received is also written, as received (CRLF line
+ends), to DIR/N.eml (N = 1, 2, ... in arrival order; written to a temporary
+name first, then renamed), and its log lines name that file.
 
 Answers each RCPT by the recipient's local part:
     bounce*  -> 550 5.1.1 (a real bounce: Postfix logs status=bounced)
@@ -10,7 +15,7 @@ Answers each RCPT by the recipient's local part:
 and appends one line per accepted recipient of every message it receives
 (after the final "." of DATA) to the log file:
 
-    to=<rcpt> from=<sender> msgid=<message-id> size=N
+    to=<rcpt> from=<sender> msgid=<message-id> size=N[ file=N.eml]
 
 --port 0 binds a free port; the port actually bound is written to the
 --ready file (written atomically, once the sink accepts connections).
@@ -32,8 +37,10 @@ def local_part(address):
 
 
 class Handler:
-    def __init__(self, log_path):
+    def __init__(self, log_path, store):
         self.log_path = log_path
+        self.store = store
+        self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         lp = local_part(address)
@@ -51,9 +58,18 @@ class Handler:
         head = content.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
         m = re.search(rb"^message-id:[ \t]*(.*?)\r?$", head, re.I | re.M)
         msgid = m.group(1).decode("utf-8", "replace").strip("<> \t") if m else ""
+        kept = ""
+        if self.store:
+            self.count += 1
+            name = "%d.eml" % self.count
+            path = os.path.join(self.store, name)
+            with open(path + ".tmp", "wb") as f:
+                f.write(content)
+            os.rename(path + ".tmp", path)
+            kept = " file=" + name
         lines = "".join(
-            "to=<%s> from=<%s> msgid=<%s> size=%d\n"
-            % (rcpt, (envelope.mail_from or "").strip("<>"), msgid, len(content))
+            "to=<%s> from=<%s> msgid=<%s> size=%d%s\n"
+            % (rcpt, (envelope.mail_from or "").strip("<>"), msgid, len(content), kept)
             for rcpt in envelope.rcpt_tos
         )
         with open(self.log_path, "a", encoding="utf-8") as f:
@@ -64,7 +80,7 @@ class Handler:
 
 async def main(args):
     loop = asyncio.get_running_loop()
-    handler = Handler(args.log)
+    handler = Handler(args.log, args.store)
     # hostname given: SMTP() would otherwise call getfqdn(), slow without DNS.
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="sink.test", enable_SMTPUTF8=True, timeout=60),
@@ -88,9 +104,12 @@ if __name__ == "__main__":
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--log", required=True)
+    p.add_argument("--store", help="also keep every message received in this directory")
     p.add_argument("--ready")
     args = p.parse_args()
     if not args.host.startswith("127.") and args.host != "::1":
         sys.exit("sink.py: loopback addresses only")
     open(args.log, "a").close()
+    if args.store:
+        os.makedirs(args.store, exist_ok=True)
     asyncio.run(main(args))

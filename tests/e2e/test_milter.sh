@@ -5,7 +5,7 @@
 #   sh tests/e2e/test_milter.sh        (from the repository root, as root)
 #
 # Starts, all on loopback and all under one temporary directory:
-#   * a sink SMTP server (tests/e2e/milter_sink.py, python3-aiosmtpd) that
+#   * a sink SMTP server (tests/e2e/sink.py, python3-aiosmtpd) that
 #     records each delivered recipient and keeps each message;
 #   * a real outpostd (binaries from $OUTPOST_BUILD/src, default this tree)
 #     with both milters: milter.listen and milter.non_smtpd_listen;
@@ -183,7 +183,7 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))
 POLICYPORT=$1 MILTERPORT=$2 NSMILTERPORT=$3 SMTPPORT=$4
 
 # ---------------------------------------------------------------- the sink
-$PY "$E2E/milter_sink.py" --port 0 --log "$T/sink.log" --store "$T/sink" \
+$PY "$E2E/sink.py" --port 0 --log "$T/sink.log" --store "$T/sink" \
 	--ready "$T/sink.port" >"$T/sink.out" 2>&1 &
 SINK_PID=$!
 if ! wait_for "$WAIT" test -s "$T/sink.port"; then
