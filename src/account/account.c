@@ -14,6 +14,12 @@ const struct account_setting account_settings[] = {
      "monitor: every check runs and is logged as would_refuse, the reply is DUNNO"},
     {"auto-enforce", "on|off", "off: rates are computed but the state never changes by itself"},
     {"note", NULL, "free text for operators"},
+    {"max-rate", "#rate", "maximum send rate in recipients: N/s, N/m, N/h, or none"},
+    {"max-rate-burst", "#count",
+     "recipients sent at once after a quiet spell (0: one second's worth)"},
+    {"daily-quota", "#count", "recipients in any 24 hours, or none"},
+    {"hourly-quota", "#count", "recipients in any hour, or none"},
+    {"monthly-quota", "#count", "recipients in a calendar month (UTC), or none"},
     {NULL, NULL, NULL},
 };
 
@@ -230,6 +236,22 @@ account_setting_check(const char *name, const char *value, char *err, size_t err
 	}
 	if (s->values == NULL)
 		return 0;
+	if (strcmp(s->values, "#rate") == 0) {
+		int64_t n, per;
+		if (text_rate_parse(value, &n, &per) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: '%s' is not a rate (e.g. 50/s, 600/m, 1000/h, none)",
+			 name, value);
+		return -1;
+	}
+	if (strcmp(s->values, "#count") == 0) {
+		int64_t n;
+		if (text_count_parse(value, &n) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: '%s' is not a number of recipients (or none)", name,
+			 value);
+		return -1;
+	}
 	text_copy(choices, sizeof(choices), s->values);
 	for (char *t = strtok_r(choices, "|", &save); t; t = strtok_r(NULL, "|", &save))
 		if (strcmp(t, value) == 0)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "store/records.h"
 #include "util/addr.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -41,6 +42,8 @@ enum ctype {
 	CT_SERVERS,  /* one string or a list of IP[:PORT] */
 	CT_IDLIST,   /* a list of identity source names */
 	CT_MILTER,   /* libmilter socket: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH, or "" */
+	CT_RATE,     /* "N/s", "N/m", "N/h", "N/d"; "" or 0: none (struct conf_rate) */
+	CT_DOUBLE,   /* a decimal number within [min, max] hundredths */
 };
 
 struct enum_val {
@@ -58,6 +61,8 @@ static const struct enum_val paused_vals[] = {
     {"tempfail", ACT_TEMPFAIL}, {"reject", ACT_REJECT}, {"hold", ACT_HOLD}, {NULL, 0}};
 static const struct enum_val empty_vals[] = {
     {"hold", ACT_HOLD}, {"discard", ACT_DISCARD}, {NULL, 0}};
+static const struct enum_val door_vals[] = {
+    {"policy", DOOR_POLICY}, {"milter", DOOR_MILTER}, {NULL, 0}};
 static const struct enum_val idsrc_vals[] = {{"sasl", ID_SASL},
 					     {"sender", ID_SENDER},
 					     {"sender_domain", ID_SENDER_DOMAIN},
@@ -142,6 +147,38 @@ static const struct schema_key schema[] = {
      "mode of unix milter sockets"},
     {"feedback.rules", CT_PATH, O(feedback.rules), "outpost-bounce.rules", 0, 0, NULL,
      "bounce classification rules (status code + text -> class)"},
+    {"quota.front_door", CT_ENUM, O(quota.front_door), "policy", 0, 0, door_vals,
+     "the front door that checks and counts quotas: policy or milter (a message seen by both "
+     "is counted once)"},
+    {"quota.table_size", CT_INT, O(quota.table_size), "65536", 1024, 1 << 24, NULL,
+     "slots of the shared quota table (a power of two): accounts + sender domains + 1; "
+     "read at start only"},
+    {"quota.sync_interval", CT_DURATION, O(quota.sync_interval), "5s", 1, 3600, NULL,
+     "how often the quota table is written to disk: an OS crash loses at most this much"},
+    {"limits.max_rate", CT_RATE, O(limits.max_rate), "", 0, 0, NULL,
+     "default maximum send rate of an account, recipients: N/s, N/m, N/h; \"\": none"},
+    {"limits.max_rate_burst", CT_INT64, O(limits.max_rate_burst), "0", 0, 1 << 30, NULL,
+     "recipients an account may send at once after a quiet spell; 0: one second's worth"},
+    {"limits.daily_quota", CT_INT64, O(limits.daily_quota), "0", 0, INT64_MAX, NULL,
+     "default recipients per account in any 24 hours; 0: none"},
+    {"limits.hourly_quota", CT_INT64, O(limits.hourly_quota), "0", 0, INT64_MAX, NULL,
+     "default recipients per account in any hour; 0: none"},
+    {"limits.monthly_quota", CT_INT64, O(limits.monthly_quota), "0", 0, INT64_MAX, NULL,
+     "default recipients per account in a calendar month (UTC); 0: none"},
+    {"limits.review_rate_factor", CT_DOUBLE, O(limits.review_rate_factor), "0.5", 1, 100, NULL,
+     "an account under review sends at this fraction of its maximum rate (0.01 .. 1)"},
+    {"limits.host_max_rate", CT_RATE, O(limits.host_max_rate), "", 0, 0, NULL,
+     "maximum send rate of the whole host, recipients; \"\": none"},
+    {"limits.host_daily_quota", CT_INT64, O(limits.host_daily_quota), "0", 0, INT64_MAX, NULL,
+     "recipients the whole host sends in any 24 hours; 0: none"},
+    {"limits.host_hourly_quota", CT_INT64, O(limits.host_hourly_quota), "0", 0, INT64_MAX, NULL,
+     "recipients the whole host sends in any hour; 0: none"},
+    {"limits.domain_max_rate", CT_RATE, O(limits.domain_max_rate), "", 0, 0, NULL,
+     "maximum send rate of each sender domain, recipients; \"\": none"},
+    {"limits.domain_daily_quota", CT_INT64, O(limits.domain_daily_quota), "0", 0, INT64_MAX, NULL,
+     "recipients each sender domain sends in any 24 hours; 0: none"},
+    {"limits.domain_hourly_quota", CT_INT64, O(limits.domain_hourly_quota), "0", 0, INT64_MAX, NULL,
+     "recipients each sender domain sends in any hour; 0: none"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -153,8 +190,8 @@ static const struct schema_key schema[] = {
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
-static const char *const groups[] = {"store",	"policy", "accounts", "suppress", "dns",
-				     "postfix", "milter", "feedback", NULL};
+static const char *const groups[] = {"store",  "policy",   "accounts", "suppress", "dns", "postfix",
+				     "milter", "feedback", "quota",    "limits",   NULL};
 
 struct loader {
 	struct conf *conf;
@@ -437,6 +474,55 @@ set_number(struct loader *ld, const struct schema_key *k, const config_setting_t
 	return 0;
 }
 
+static int
+set_rate(struct loader *ld, const struct schema_key *k, const config_setting_t *s, const char *str)
+{
+	struct conf_rate *r = (struct conf_rate *)((char *)ld->conf + k->off);
+	int t = s ? config_setting_type(s) : CONFIG_TYPE_STRING;
+
+	if (t == CONFIG_TYPE_INT && config_setting_get_int(s) == 0) {
+		r->n = r->per = 0;
+		return 0;
+	}
+	if (t != CONFIG_TYPE_STRING)
+		return fail(ld, s, "%s: expected a rate such as \"50/s\", \"600/m\", \"1000/h\"",
+			    k->name);
+	if (s)
+		str = config_setting_get_string(s);
+	if (text_rate_parse(str, &r->n, &r->per) < 0)
+		return fail(ld, s, "%s: '%s' is not a rate (e.g. 50/s, 600/m, 1000/h)", k->name,
+			    str);
+	return 0;
+}
+
+/* A decimal number; MIN and MAX are in hundredths. */
+static int
+set_double(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	   const char *str)
+{
+	double *dst = (double *)((char *)ld->conf + k->off), v;
+	int t = s ? config_setting_type(s) : CONFIG_TYPE_STRING;
+	char *end;
+
+	if (t == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else if (t == CONFIG_TYPE_STRING || s == NULL) {
+		if (s)
+			str = config_setting_get_string(s);
+		v = strtod(str, &end);
+		if (end == str || *end)
+			return fail(ld, s, "%s: '%s' is not a number", k->name, str);
+	} else
+		return fail(ld, s, "%s: expected a number", k->name);
+	if (!(v * 100 >= (double)k->min && v * 100 <= (double)k->max))
+		return fail(ld, s, "%s: %g is out of range [%g, %g]", k->name, v,
+			    (double)k->min / 100, (double)k->max / 100);
+	*dst = v;
+	return 0;
+}
+
 /*
  * Check a libmilter socket spec; on success store it in *OUT with a relative
  * unix path made absolute against DIR.
@@ -535,6 +621,10 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 		strlist_free(&tmp);
 		return r;
 	}
+	case CT_RATE:
+		return set_rate(ld, k, s, str);
+	case CT_DOUBLE:
+		return set_double(ld, k, s, str);
 	default:
 		return set_number(ld, k, s, str);
 	}
@@ -697,6 +787,21 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 		break;
 	case CT_DURATION:
 		fprintf(fp, "\"%llds\"", (long long)*(const int64_t *)p);
+		break;
+	case CT_RATE: {
+		const struct conf_rate *r = p;
+		if (r->n == 0)
+			fprintf(fp, "\"\"");
+		else
+			fprintf(fp, "\"%lld/%c\"", (long long)r->n,
+				r->per == 1	 ? 's'
+				: r->per == 60	 ? 'm'
+				: r->per == 3600 ? 'h'
+						 : 'd');
+		break;
+	}
+	case CT_DOUBLE:
+		fprintf(fp, "%g", *(const double *)p);
 		break;
 	default:
 		fprintf(fp, "%lld", (long long)*(const int64_t *)p);

@@ -20,6 +20,11 @@ enum conf_action { ACT_DUNNO, ACT_TEMPFAIL, ACT_REJECT, ACT_HOLD, ACT_DISCARD };
 enum id_source { ID_SASL, ID_SENDER, ID_SENDER_DOMAIN, ID_CLIENT_ADDRESS };
 #define ID_SOURCE_MAX 4
 
+/* A rate: N per PER seconds; N 0 is no limit. */
+struct conf_rate {
+	int64_t n, per;
+};
+
 struct conf_strlist {
 	char **v;
 	size_t n;
@@ -83,6 +88,22 @@ struct conf {
 	struct {
 		char *rules; /* the bounce classification table */
 	} feedback;
+
+	struct {
+		int front_door;	       /* enum front_door: the one door that checks and counts */
+		int table_size;	       /* slots in the shared quota table (a power of two) */
+		int64_t sync_interval; /* seconds between msyncs of the table */
+	} quota;
+
+	struct { /* defaults of every account's limits, and the host and sender-domain caps */
+		struct conf_rate max_rate;
+		int64_t max_rate_burst, daily_quota, hourly_quota, monthly_quota;
+		double review_rate_factor;
+		struct conf_rate host_max_rate;
+		int64_t host_daily_quota, host_hourly_quota;
+		struct conf_rate domain_max_rate;
+		int64_t domain_daily_quota, domain_hourly_quota;
+	} limits;
 
 	struct {
 		char *config_directory; /* postsuper -c: the Postfix instance Outpost serves */

@@ -36,6 +36,9 @@ struct ctl_cmd {
 	const char *help;
 };
 
+/* Open the shared quota table if outpostd made one (usage, explain); quietly absent otherwise. */
+void ctl_quota(struct ctl *ctl);
+
 extern const struct ctl_cmd ctl_suppress_cmds[];
 extern const struct ctl_cmd ctl_account_cmds[];
 extern const struct ctl_cmd ctl_status_cmds[];

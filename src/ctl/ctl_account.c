@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "quota/quota.h"
 #include "account/account.h"
 #include "account/identity.h"
 #include "util/text.h"
@@ -127,6 +128,86 @@ account_json(struct store_txn *txn, const char *name, const struct account_rec *
 			 settings, "mappings", maps, "history", history);
 }
 
+static int
+limit_one(const char *key, const char *value, void *arg)
+{
+	quota_limits_set(arg, key, value); /* values were checked when set */
+	return 0;
+}
+
+static json_t *
+limit_json(int64_t limit, uint64_t used)
+{
+	return json_pack("{s:o, s:I}", "limit", limit ? json_integer(limit) : json_null(), "used",
+			 (json_int_t)used);
+}
+
+/* Limits in effect and usage now: the account's settings over limits.* of the config. */
+static json_t *
+quota_json(struct ctl *ctl, struct store_txn *txn, const char *name, const struct account_rec *rec)
+{
+	struct quota_limits l;
+	struct quota_usage u;
+	char key[QSLOT_KEY_MAX], rate[48] = "";
+	static const char units[] = "smhd";
+
+	quota_limits_default(ctl->conf, &l);
+	account_setting_scan(txn, name, limit_one, &l);
+	ctl_quota(ctl);
+	snprintf(key, sizeof(key), "a:%s", name);
+	quota_usage(key, &l, ctl->now, &u);
+	if (l.rate_n)
+		snprintf(rate, sizeof(rate), "%lld/%c", (long long)l.rate_n,
+			 units[l.rate_per == 1	    ? 0
+			       : l.rate_per == 60   ? 1
+			       : l.rate_per == 3600 ? 2
+						    : 3]);
+	return json_pack(
+	    "{s:o, s:I, s:o, s:f, s:o, s:o, s:o, s:I, s:I}", "max_rate",
+	    rate[0] ? json_string(rate) : json_null(), "max_rate_burst", (json_int_t)l.burst,
+	    "rate_available", u.rate_available >= 0 ? json_integer(u.rate_available) : json_null(),
+	    "rate_factor", rec->state == AS_REVIEW ? ctl->conf->limits.review_rate_factor : 1.0,
+	    "daily", limit_json(l.daily, u.day), "hourly", limit_json(l.hourly, u.hour), "monthly",
+	    limit_json(l.monthly, u.month), "in_flight", (json_int_t)u.reserved, "total",
+	    (json_int_t)u.total);
+}
+
+static void
+quota_line(const char *what, json_t *q, const char *span)
+{
+	json_t *lim = json_object_get(json_object_get(q, what), "limit");
+	json_int_t used = json_integer_value(json_object_get(json_object_get(q, what), "used"));
+
+	if (json_is_integer(lim))
+		printf("  %-8s %lld of %lld recipients %s\n", what, (long long)used,
+		       (long long)json_integer_value(lim), span);
+	else
+		printf("  %-8s %lld recipients %s (no limit)\n", what, (long long)used, span);
+}
+
+static void
+quota_print_human(json_t *q)
+{
+	json_t *rate = json_object_get(q, "max_rate");
+
+	printf("quota:\n");
+	quota_line("daily", q, "in the last 24 h");
+	quota_line("hourly", q, "in the last hour");
+	quota_line("monthly", q, "this calendar month (UTC)");
+	if (json_is_string(rate))
+		printf("  rate     %s, burst %lld, %lld available now%s\n", json_string_value(rate),
+		       (long long)json_integer_value(json_object_get(q, "max_rate_burst")),
+		       (long long)json_integer_value(json_object_get(q, "rate_available")),
+		       json_real_value(json_object_get(q, "rate_factor")) < 1.0
+			   ? " (reduced: account under review)"
+			   : "");
+	else
+		printf("  rate     no limit\n");
+	printf("  in flight %lld reserved, %lld sent in all\n",
+	       (long long)json_integer_value(json_object_get(q, "in_flight")),
+	       (long long)json_integer_value(json_object_get(q, "total")));
+}
+
 static void
 account_print_human(json_t *o)
 {
@@ -155,6 +236,8 @@ account_print_human(json_t *o)
 		   json_string_value(json_object_get(v, "to")),
 		   json_string_value(json_object_get(v, "by")),
 		   json_string_value(json_object_get(v, "reason")));
+	if (json_object_get(o, "quota"))
+		quota_print_human(json_object_get(o, "quota"));
 }
 
 static int
@@ -171,8 +254,10 @@ cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (store_read_begin(ctl->st, &txn) != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
 	rc = account_get(txn, name, &rec);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		o = account_json(txn, name, &rec);
+		json_object_set_new(o, "quota", quota_json(ctl, txn, name, &rec));
+	}
 	store_read_end(txn);
 	if (rc == STORE_NOTFOUND)
 		return ctl_err(EXIT_ABSENT, "no account %s", name);

@@ -1,8 +1,9 @@
 /*
  * ctl_explain -- `outpostctl explain ACCOUNT RECIPIENT`: would a message from
  * ACCOUNT (as its SASL login) to RECIPIENT be accepted now, and if not, which
- * rule stops it?  Runs the daemon's own decide() on the store, read-only: it
- * consumes nothing and creates nothing.
+ * rule stops it?  Runs the daemon's own decide() on the store and the quota
+ * step on the shared quota table, read-only: it consumes nothing and creates
+ * nothing.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "ctl.h"
 #include "decide/decide.h"
+#include "quota/quota.h"
 #include "util/text.h"
 
 static const char *const kind_names[] = {"accept", "tempfail", "reject", "hold"};
@@ -64,7 +66,7 @@ cmd_explain(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_store(ctl)) != EXIT_OK)
 		return rc;
 	f.stage = STAGE_RCPT;
-	f.door = DOOR_POLICY;
+	f.door = ctl->conf->quota.front_door;
 	f.queue_id = f.instance = "";
 	f.sasl_username = pos[0];
 	f.sender = sender;
@@ -74,6 +76,8 @@ cmd_explain(struct ctl *ctl, int argc, char **argv)
 	decide(ctl->conf, ctl->st, &f, &v);
 	if (v.rule && strcmp(v.rule, "store_error") == 0)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	ctl_quota(ctl);
+	quota_decide(ctl->conf, &f, &v, NULL); /* checks, reserves nothing */
 	explain_print(ctl, pos[0], pos[1], &v);
 	return v.kind == VK_PASS ? EXIT_OK : EXIT_ABSENT;
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "quota/quota.h"
+#include "util/log.h"
 #include "util/text.h"
 
 int
@@ -34,6 +36,16 @@ ctl_store(struct ctl *ctl)
 	if (ctl->st == NULL)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", err);
 	return EXIT_OK;
+}
+
+void
+ctl_quota(struct ctl *ctl)
+{
+	char err[512];
+
+	/* Absent until outpostd first ran: nothing was sent, every limit has room. */
+	if (quota_table == NULL && quota_open(ctl->conf, 0, err, sizeof(err)) < 0)
+		log_debug("quota: %s", err);
 }
 
 int

@@ -8,6 +8,7 @@
 #include "decide.h"
 #include "account/account.h"
 #include "account/identity.h"
+#include "quota/quota.h"
 #include "suppress/suppress.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -97,6 +98,43 @@ effective_mode(const struct conf *conf, struct store_txn *txn, const char *accou
 	return conf->mode;
 }
 
+struct acct_settings {
+	struct verdict *v;
+	int mode;
+};
+
+static int
+settings_one(const char *key, const char *value, void *arg)
+{
+	struct acct_settings *as = arg;
+
+	if (strcmp(key, "mode") == 0)
+		as->mode = strcmp(value, "monitor") == 0   ? MODE_MONITOR
+			   : strcmp(value, "enforce") == 0 ? MODE_ENFORCE
+							   : as->mode;
+	else if (quota_limits_set(&as->v->limits, key, value) < 0)
+		log_warnx("account %s: bad %s '%s' in the store: using the default", as->v->account,
+			  key, value); /* outpostctl checks values: only a damaged store */
+	return 0;
+}
+
+/* What the quota step needs: the account's limits, mode and state (one scan of its settings). */
+static int
+load_limits(const struct conf *conf, struct store_txn *txn, const struct account_rec *acct,
+	    struct verdict *v)
+{
+	struct acct_settings as = {v, conf->mode};
+
+	quota_limits_default(conf, &v->limits);
+	if (!v->account_new &&
+	    account_setting_scan(txn, v->account, settings_one, &as) == STORE_ERR)
+		return STORE_ERR;
+	v->monitor = as.mode == MODE_MONITOR;
+	v->review = acct->state == AS_REVIEW;
+	v->quota = 1;
+	return STORE_OK;
+}
+
 /* Steps 1-3; returns STORE_ERR when the store failed part-way. */
 static int
 decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts *f,
@@ -135,8 +173,10 @@ decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts
 		v->record = f->stage == STAGE_EOM && v->kind == VK_HOLD;
 		return STORE_OK;
 	}
-	if (f->stage == STAGE_EOM)
+	if (f->stage == STAGE_EOM) {
 		v->record = 1;
+		return load_limits(conf, txn, &acct, v);
+	}
 	if (f->stage != STAGE_RCPT || f->recipient == NULL ||
 	    suppress_normalise(f->recipient, rcpt, sizeof(rcpt)) < 0)
 		return STORE_OK;
@@ -144,6 +184,8 @@ decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts
 			    f->now, &hit);
 	if (rc == STORE_OK)
 		check_suppressed(v, rcpt, &hit);
+	if (rc == STORE_NOTFOUND)
+		return load_limits(conf, txn, &acct, v);
 	return rc == STORE_ERR ? rc : STORE_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "quota/limits.h"
 #include "store/records.h"
 
 enum stage {
@@ -31,6 +32,7 @@ struct facts {
 	const char *client_address;
 	unsigned recipient_count; /* at DATA/EOM */
 	int64_t now;		  /* seconds since the epoch */
+	int64_t now_us;		  /* the same in microseconds (0: only NOW is known) */
 };
 
 enum verdict_kind {
@@ -51,6 +53,11 @@ struct verdict {
 	int account_new;		/* the account was first seen now (auto-create) */
 	int record;			/* EOM of an identified account: record the message */
 	const char *log_action; /* what the front door did instead, for the log ("delrcpt") */
+	/* For the quota step (quota.h), filled at RCPT and END-OF-MESSAGE of an account: */
+	int quota;		    /* the account's limits below were read */
+	int review;		    /* the account is under review */
+	int monitor;		    /* monitor mode applies to this account */
+	struct quota_limits limits; /* the account's own limits, else the defaults */
 };
 
 #endif

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "master.h"
+#include "quota/quota.h"
 #include "util/addr.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -36,7 +37,7 @@ struct master {
 	int nlisten;
 	int ctl_fd;
 	int ctl_conn; /* the control connection being answered, closed in children */
-	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig, *ev_wiring;
+	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig, *ev_wiring, *ev_qsync;
 	int eom_missing; /* RCPT requests keep coming, END-OF-MESSAGE ones never do */
 	int stopping;
 	time_t started;
@@ -208,6 +209,31 @@ wiring_cb(evutil_socket_t fd, short what, void *arg)
 static int sig_pipe[2] = {-1, -1};
 
 /* The only thing a handler does: pass the signal number to the loop. */
+static void
+qsync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (qtable_sync(quota_table) < 0)
+		log_warn("quota: msync");
+}
+
+/*
+ * The shared quota table: opened here so that every child inherits the
+ * mapping, written to disk every quota.sync_interval.  Without it quotas
+ * could not be enforced: outpostd does not start.
+ */
+static void
+quota_start(const struct conf *conf)
+{
+	struct timeval tv = {conf->quota.sync_interval, 0};
+	char err[512];
+
+	if (quota_open(conf, 1, err, sizeof(err)) < 0)
+		fatalx("quota table: %s", err);
+	qtable_new_generation(quota_table);
+	M.ev_qsync = event_new(M.base, -1, EV_PERSIST, qsync_cb, NULL);
+	event_add(M.ev_qsync, &tv);
+}
+
 static void
 sig_handler(int sig)
 {
@@ -387,6 +413,7 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	M.ev_tick = evtimer_new(M.base, tick_cb, NULL);
 	M.ev_kill = evtimer_new(M.base, kill_cb, NULL);
 	M.ev_wiring = event_new(M.base, -1, EV_PERSIST, wiring_cb, NULL);
+	quota_start(conf);
 	if (M.ctl_fd >= 0) {
 		M.ev_ctl = event_new(M.base, M.ctl_fd, EV_READ | EV_PERSIST, control_cb, NULL);
 		event_add(M.ev_ctl, NULL);
@@ -411,6 +438,10 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	event_free(M.ev_tick);
 	event_free(M.ev_kill);
 	event_free(M.ev_wiring);
+	if (M.ev_qsync) {
+		event_free(M.ev_qsync);
+		qtable_sync(quota_table);
+	}
 	if (M.ev_ctl)
 		event_free(M.ev_ctl);
 	event_base_free(M.base);

@@ -20,6 +20,8 @@
 #include "milter.h"
 #include "decide/decide.h"
 #include "decide/ledger.h"
+#include "quota/quota.h"
+#include "util/clock.h"
 #include "suppress/suppress.h"
 #include "util/log.h"
 #include "util/siphash.h"
@@ -42,6 +44,7 @@ struct mconn {
 	char hold_reason[128];
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
 	size_t ndel;
+	struct quota_hold qhold; /* recipients reserved (quota.front_door = milter) */
 };
 
 static const struct conf *volatile cur_conf;
@@ -131,6 +134,7 @@ message_reset(struct mconn *mc)
 	free(mc->del);
 	mc->del = NULL;
 	mc->ndel = 0;
+	quota_release(&mc->qhold, 0);
 	mc->nrcpt = 0;
 	mc->hold = 0;
 	mc->hold_logged = 0;
@@ -156,7 +160,8 @@ facts_fill(SMFICTX *ctx, struct mconn *mc, int stage, const char *rcpt, struct f
 	f->sasl_username = mc->sasl;
 	f->client_address = mc->client_addr;
 	f->recipient_count = mc->nrcpt;
-	f->now = time(NULL);
+	f->now_us = now_us();
+	f->now = f->now_us / 1000000;
 }
 
 /*
@@ -168,7 +173,10 @@ facts_fill(SMFICTX *ctx, struct mconn *mc, int stage, const char *rcpt, struct f
 static void
 milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 {
-	decide(conf_now(), milter_store, f, v);
+	const struct conf *conf = conf_now();
+
+	decide(conf, milter_store, f, v);
+	quota_decide(conf, f, v, &mc->qhold);
 	if (v->kind != VK_PASS && non_smtpd)
 		v->log_action = v->rule && strcmp(v->rule, "suppressed") == 0 ? "delrcpt" : "hold";
 	if (!(mc->hold_logged && v->kind != VK_PASS &&

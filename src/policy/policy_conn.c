@@ -12,6 +12,8 @@
 #include "policy_proto.h"
 #include "decide/decide.h"
 #include "decide/ledger.h"
+#include "quota/quota.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "worker/worker.h"
@@ -25,6 +27,7 @@ struct policy_conn {
 	size_t len, cap;
 	char out[1024]; /* a reply that could not be written at once */
 	size_t outlen, outoff;
+	struct quota_hold hold; /* recipients reserved by the transaction in progress */
 };
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -45,6 +48,7 @@ conn_close(struct policy_conn *c)
 		c->next->prev = c->prev;
 	srv->nconns--;
 	srv->stats->open_connections = srv->nconns;
+	quota_release(&c->hold, 0);
 	event_free(c->ev);
 	close(c->fd);
 	free(c->buf);
@@ -104,8 +108,10 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 		return -1;
 	}
 	policy_request_facts(&req, &f);
-	f.now = time(NULL);
+	f.now_us = now_us();
+	f.now = f.now_us / 1000000;
 	decide(srv->conf, srv->store, &f, &v);
+	quota_decide(srv->conf, &f, &v, &c->hold);
 	decide_log(&f, &v);
 	srv->stats->requests++;
 	if (f.stage == STAGE_RCPT)

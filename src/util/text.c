@@ -57,6 +57,46 @@ text_size_parse(const char *s, uint64_t *bytes_r)
 	return 0;
 }
 
+int
+text_rate_parse(const char *s, int64_t *count, int64_t *period)
+{
+	static const char units[] = "smhd";
+	static const int64_t secs[] = {1, 60, 3600, 86400};
+	const char *slash = strchr(s, '/'), *u;
+	char num[24];
+
+	*count = *period = 0;
+	if (*s == '\0' || strcmp(s, "none") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(num) || slash[1] == '\0' ||
+	    slash[2] != '\0' || (u = strchr(units, slash[1])) == NULL)
+		return -1;
+	memcpy(num, s, (size_t)(slash - s));
+	num[slash - s] = '\0';
+	if (text_count_parse(num, count) < 0 || *count == 0)
+		return -1;
+	*period = secs[u - units];
+	return 0;
+}
+
+int
+text_count_parse(const char *s, int64_t *count)
+{
+	char *end;
+
+	*count = 0;
+	if (*s == '\0' || strcmp(s, "none") == 0)
+		return 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v > (long long)UINT32_MAX * 16)
+		return -1;
+	*count = v;
+	return 0;
+}
+
 /* Read exactly N digits at *P into *V and advance. */
 static int
 digits(const char **p, int n, int *v)

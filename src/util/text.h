@@ -13,6 +13,14 @@
 int text_duration_parse(const char *s, int64_t *secs_r);
 /* "64M", "1G", "4096" (bytes; K/M/G/T are powers of 1024).  0 on success, -1 on bad input. */
 int text_size_parse(const char *s, uint64_t *bytes_r);
+/*
+ * A rate "N/s", "N/m", "N/h" or "N/d" (N a positive integer): *COUNT per
+ * *PERIOD seconds.  "none", "" and "0" are no limit (*COUNT 0).  0 on
+ * success, -1 on bad input.
+ */
+int text_rate_parse(const char *s, int64_t *count, int64_t *period);
+/* A count of recipients: a non-negative integer, "none" or "" (0: no limit). */
+int text_count_parse(const char *s, int64_t *count);
 /* RFC 3339 ("2026-11-24T13:05:00Z", offsets allowed, fraction ignored) or a date "2026-11-24". */
 int text_time_parse(const char *s, int64_t *epoch_r);
 /* An expiry: a duration from NOW, or an absolute RFC 3339 time. */

@@ -1,0 +1,236 @@
+/* qtable -- the shared quota table; see qtable.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qtable.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define QT_MAGIC "OUTPOSTQ"
+#define QT_VERSION 1
+#define QT_HDR_SIZE 4096
+#define QT_MAX_PROBE 64
+
+struct qhdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t slot_size; /* sizeof(struct qslot): a build with another layout rebuilds */
+	uint32_t nslots;
+	uint32_t gen;
+	pthread_mutex_t mu; /* slot creation and lazy lock set-up */
+};
+
+struct qtable {
+	int fd;
+	size_t size;
+	struct qhdr *hdr;
+	struct qslot *slots;
+};
+
+static void
+mutex_init_shared(pthread_mutex_t *mu)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(mu, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+static void
+mutex_lock_robust(pthread_mutex_t *mu)
+{
+	/* A holder that died leaves the slot as it was: counts at worst one step stale. */
+	if (pthread_mutex_lock(mu) == EOWNERDEAD)
+		pthread_mutex_consistent(mu);
+}
+
+static int
+header_ok(const struct qhdr *h, uint32_t nslots)
+{
+	return memcmp(h->magic, QT_MAGIC, 8) == 0 && h->version == QT_VERSION &&
+	       h->slot_size == sizeof(struct qslot) && h->nslots == nslots;
+}
+
+/* Empty the file and write a fresh header. */
+static int
+table_build(int fd, size_t size, uint32_t nslots)
+{
+	struct qhdr h;
+
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, QT_MAGIC, 8);
+	h.version = QT_VERSION;
+	h.slot_size = sizeof(struct qslot);
+	h.nslots = nslots;
+	h.gen = 1;
+	mutex_init_shared(&h.mu);
+	return pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -1;
+}
+
+struct qtable *
+qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t errlen)
+{
+	size_t size = QT_HDR_SIZE + (size_t)nslots * sizeof(struct qslot);
+	struct qtable *t;
+	struct qhdr h;
+	struct stat sb;
+	int fd, prot = PROT_READ | PROT_WRITE;
+
+	if (nslots == 0 || (nslots & (nslots - 1)) != 0) {
+		snprintf(err, errlen, "%s: the slot count must be a power of two", path);
+		return NULL;
+	}
+	fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0660);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) < 0 || pread(fd, &h, sizeof(h), 0) < 0)
+		goto fail;
+	if ((size_t)sb.st_size != size || !header_ok(&h, nslots)) {
+		if (!create) {
+			snprintf(err, errlen,
+				 "%s: not a quota table of %u slots (is outpostd running?)", path,
+				 nslots);
+			close(fd);
+			return NULL;
+		}
+		if (sb.st_size > 0)
+			log_warnx("quota: %s has another layout or size: counters start afresh",
+				  path);
+		if (table_build(fd, size, nslots) < 0)
+			goto fail;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->fd = fd;
+	t->size = size;
+	t->hdr = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+	if (t->hdr == MAP_FAILED) {
+		free(t);
+		goto fail;
+	}
+	t->slots = (struct qslot *)((char *)t->hdr + QT_HDR_SIZE);
+	return t;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	close(fd);
+	return NULL;
+}
+
+void
+qtable_close(struct qtable *t)
+{
+	if (t == NULL)
+		return;
+	munmap(t->hdr, t->size);
+	close(t->fd);
+	free(t);
+}
+
+void
+qtable_new_generation(struct qtable *t)
+{
+	mutex_init_shared(&t->hdr->mu);
+	__atomic_add_fetch(&t->hdr->gen, 1, __ATOMIC_SEQ_CST);
+}
+
+int
+qtable_sync(struct qtable *t)
+{
+	return msync(t->hdr, t->size, MS_SYNC);
+}
+
+uint32_t
+qtable_slots(const struct qtable *t)
+{
+	return t->hdr->nslots;
+}
+
+/* FNV-1a, never 0 (0 marks an empty slot). */
+static uint64_t
+key_hash(const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Probe for KEY; *EMPTY gets the first empty slot on the way. */
+static struct qslot *
+probe(struct qtable *t, const char *key, uint64_t h, struct qslot **empty)
+{
+	uint32_t mask = t->hdr->nslots - 1;
+
+	*empty = NULL;
+	for (uint32_t i = 0; i < QT_MAX_PROBE && i <= mask; i++) {
+		struct qslot *s = &t->slots[(h + i) & mask];
+		uint64_t sh = __atomic_load_n(&s->keyhash, __ATOMIC_ACQUIRE);
+		if (sh == 0) {
+			*empty = s;
+			return NULL;
+		}
+		if (sh == h && strcmp(s->key, key) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+struct qslot *
+qtable_find(struct qtable *t, const char *key, int create)
+{
+	uint64_t h = key_hash(key);
+	struct qslot *s, *empty;
+
+	if (strlen(key) >= QSLOT_KEY_MAX)
+		return NULL;
+	if ((s = probe(t, key, h, &empty)) != NULL || !create || empty == NULL)
+		return s;
+	mutex_lock_robust(&t->hdr->mu);
+	if ((s = probe(t, key, h, &empty)) == NULL && empty != NULL) {
+		s = empty;
+		memset(s, 0, sizeof(*s));
+		strcpy(s->key, key);
+		window_init(&s->day, 86400);
+		window_init(&s->hour, 7200);
+		__atomic_store_n(&s->keyhash, h, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&t->hdr->mu);
+	return s;
+}
+
+void
+qslot_lock(struct qtable *t, struct qslot *s)
+{
+	uint32_t gen = __atomic_load_n(&t->hdr->gen, __ATOMIC_ACQUIRE);
+
+	if (__atomic_load_n(&s->lock_gen, __ATOMIC_ACQUIRE) != gen) {
+		mutex_lock_robust(&t->hdr->mu);
+		if (s->lock_gen != gen) {
+			mutex_init_shared(&s->mu);
+			__atomic_store_n(&s->lock_gen, gen, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&t->hdr->mu);
+	}
+	mutex_lock_robust(&s->mu);
+}
+
+void
+qslot_unlock(struct qslot *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}

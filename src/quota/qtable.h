@@ -1,0 +1,71 @@
+/*
+ * qtable -- the quota counters every process of one host shares: a table of
+ * slots in a file mapped MAP_SHARED (STORE/quota.tab).
+ *
+ * Why not LMDB: a reservation is taken on every accepted recipient, by every
+ * policy worker and the milter; an LMDB write transaction per recipient would
+ * serialise them all on the writer lock and its msync.  A slot here is
+ * changed in memory under its own lock, in well under a microsecond.
+ *
+ * Durability: a process that dies loses nothing (the pages belong to the
+ * file, not to the process); the master msync()s the table every few
+ * seconds and when it stops, so an operating-system crash or power loss
+ * loses at most that interval of counts.  Nothing is lost on a restart.
+ *
+ * Slots are found by key ("a:ACCOUNT", "d:DOMAIN", "h:" for the host) with
+ * open addressing; they are never freed (an account deleted keeps its slot
+ * until the table is rebuilt: delete quota.tab while outpostd is stopped).
+ * Each slot has a process-shared robust mutex: a process killed while it
+ * holds one does not block the others.  The master re-initialises the locks
+ * lazily after its start (a generation number in the header), so a lock
+ * left "held" by a previous boot is never waited for.
+ */
+#ifndef OUTPOST_QTABLE_H
+#define OUTPOST_QTABLE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "quota/window.h"
+
+#define QSLOT_KEY_MAX 136
+#define QRES_BUCKETS 16 /* reservations live at most 15 minutes */
+
+struct qslot {
+	uint64_t keyhash; /* 0: empty; set (release) once the key is written */
+	char key[QSLOT_KEY_MAX];
+	uint32_t lock_gen; /* == header gen when the mutex below is initialised */
+	uint32_t pad;
+	pthread_mutex_t mu;
+	/* Everything below is read and written under mu. */
+	int64_t tat_us;		       /* GCRA theoretical arrival time of the send rate */
+	int64_t month;		       /* year * 12 + month (0-based) of month_count */
+	uint64_t month_count;	       /* recipients committed in that calendar month (UTC) */
+	uint64_t total;		       /* recipients committed since the slot was made */
+	uint32_t res[QRES_BUCKETS];    /* recipients reserved, by minute of reservation */
+	int64_t res_min[QRES_BUCKETS]; /* the minute (epoch / 60) each bucket holds */
+	struct window day;	       /* rolling 24 h, time in seconds */
+	struct window hour;	       /* rolling 1 h, time in half-seconds (7200 = 288 * 25) */
+};
+
+struct qtable;
+
+/*
+ * Open (CREATE: create or rebuild when absent or of another layout; the
+ * master does this) the table at PATH with NSLOTS slots.  NULL with a reason
+ * in ERR.
+ */
+struct qtable *qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t errlen);
+void qtable_close(struct qtable *t);
+/* The master, after its start: every lock is re-initialised before next use. */
+void qtable_new_generation(struct qtable *t);
+/* msync the table (the master's timer and exit). */
+int qtable_sync(struct qtable *t);
+uint32_t qtable_slots(const struct qtable *t);
+
+/* The slot for KEY, made when CREATE and absent; NULL if absent or the table is full. */
+struct qslot *qtable_find(struct qtable *t, const char *key, int create);
+void qslot_lock(struct qtable *t, struct qslot *s);
+void qslot_unlock(struct qslot *s);
+
+#endif

@@ -1,0 +1,487 @@
+/* quota -- quotas and rates at RCPT and END-OF-MESSAGE; see quota.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "quota.h"
+#include "decide/decide.h"
+#include "quota/gcra.h"
+#include "util/log.h"
+#include "util/text.h"
+
+struct qtable *quota_table;
+
+/* One scope of a request: its slot key, limits and how a tenant reads its name. */
+struct scope {
+	char key[QSLOT_KEY_MAX];
+	struct quota_limits lim;
+	double rate_factor; /* review: a fraction of the rate */
+	const char *what;   /* "" for the account, "sender domain example.test", "host" */
+};
+
+/* Why a recipient was refused. */
+struct refusal {
+	const char *kind; /* "rate", "daily", "hourly", "monthly" */
+	int64_t limit, rate_per, burst;
+	int64_t retry_at; /* epoch seconds; 0: unknown (transactions in flight) */
+};
+
+static struct log_rl full_rl = LOG_RL_INIT(1);
+
+int
+quota_open(const struct conf *conf, int create, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/quota.tab", conf->store.path);
+	quota_table = qtable_open(path, (uint32_t)conf->quota.table_size, create, err, errlen);
+	if (quota_table == NULL)
+		return -1;
+	/* Created by root (outpostctl): give it to the store's owner, as store.c does. */
+	if (create && geteuid() == 0 && stat(conf->store.path, &sb) == 0 &&
+	    chown(path, sb.st_uid, sb.st_gid) < 0)
+		log_warn("chown %s", path);
+	return 0;
+}
+
+void
+quota_limits_default(const struct conf *conf, struct quota_limits *l)
+{
+	l->rate_n = conf->limits.max_rate.n;
+	l->rate_per = conf->limits.max_rate.per;
+	l->burst = conf->limits.max_rate_burst;
+	l->daily = conf->limits.daily_quota;
+	l->hourly = conf->limits.hourly_quota;
+	l->monthly = conf->limits.monthly_quota;
+}
+
+int
+quota_limits_set(struct quota_limits *l, const char *key, const char *value)
+{
+	if (strcmp(key, "max-rate") == 0)
+		return text_rate_parse(value, &l->rate_n, &l->rate_per);
+	if (strcmp(key, "max-rate-burst") == 0)
+		return text_count_parse(value, &l->burst);
+	if (strcmp(key, "daily-quota") == 0)
+		return text_count_parse(value, &l->daily);
+	if (strcmp(key, "hourly-quota") == 0)
+		return text_count_parse(value, &l->hourly);
+	if (strcmp(key, "monthly-quota") == 0)
+		return text_count_parse(value, &l->monthly);
+	return 0;
+}
+
+static int
+limits_any(const struct quota_limits *l)
+{
+	return l->rate_n || l->daily || l->hourly || l->monthly;
+}
+
+/* The scopes of one message: the account, its sender domain (if capped), the host. */
+static int
+scopes_build(const struct conf *conf, const struct verdict *v, const char *sender, struct scope *sc)
+{
+	const char *at = sender ? strrchr(sender, '@') : NULL;
+	int n = 0;
+
+	memset(sc, 0, QUOTA_SCOPES * sizeof(*sc));
+	snprintf(sc[n].key, sizeof(sc[n].key), "a:%s", v->account);
+	sc[n].lim = v->limits;
+	sc[n].rate_factor = v->review ? conf->limits.review_rate_factor : 1.0;
+	sc[n++].what = "";
+	if (at && at[1] &&
+	    (conf->limits.domain_max_rate.n || conf->limits.domain_daily_quota ||
+	     conf->limits.domain_hourly_quota)) {
+		snprintf(sc[n].key, sizeof(sc[n].key), "d:%s", at + 1);
+		text_lower(sc[n].key + 2);
+		sc[n].lim.rate_n = conf->limits.domain_max_rate.n;
+		sc[n].lim.rate_per = conf->limits.domain_max_rate.per;
+		sc[n].lim.daily = conf->limits.domain_daily_quota;
+		sc[n].lim.hourly = conf->limits.domain_hourly_quota;
+		sc[n].rate_factor = 1.0;
+		sc[n++].what = "sender domain ";
+	}
+	snprintf(sc[n].key, sizeof(sc[n].key), "h:");
+	sc[n].lim.rate_n = conf->limits.host_max_rate.n;
+	sc[n].lim.rate_per = conf->limits.host_max_rate.per;
+	sc[n].lim.daily = conf->limits.host_daily_quota;
+	sc[n].lim.hourly = conf->limits.host_hourly_quota;
+	sc[n].rate_factor = 1.0;
+	sc[n++].what = "host";
+	return n;
+}
+
+static int64_t
+month_index(int64_t now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+/* The first second of month index M (year * 12 + month). */
+static int64_t
+month_start(int64_t m)
+{
+	struct tm tm = {.tm_year = (int)(m / 12) - 1900, .tm_mon = (int)(m % 12), .tm_mday = 1};
+
+	return (int64_t)timegm(&tm);
+}
+
+static void
+month_roll(struct qslot *s, int64_t now)
+{
+	int64_t m = month_index(now);
+
+	if (m > s->month) {
+		s->month = m;
+		s->month_count = 0;
+	}
+}
+
+static uint64_t
+reserved(const struct qslot *s, int64_t minute)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < QRES_BUCKETS; i++)
+		if (s->res_min[i] > minute - QRES_BUCKETS && s->res_min[i] <= minute)
+			sum += s->res[i];
+	return sum;
+}
+
+/* GCRA of a scope: the limit as it stands now (review factor applied); 0 if no rate. */
+static int
+scope_gcra(const struct scope *sc, struct gcra_limit *g)
+{
+	const struct quota_limits *l = &sc->lim;
+	int64_t burst = l->burst;
+
+	if (l->rate_n == 0)
+		return 0;
+	if (burst <= 0) {
+		burst = l->rate_n / l->rate_per;
+		if (burst < 1)
+			burst = 1;
+	}
+	return gcra_limit_init(g, l->rate_n, (int64_t)(l->rate_per * 1e6 / sc->rate_factor),
+			       burst) == 0;
+}
+
+/* Would one more recipient fit every count limit of slot S?  0 with R filled if not. */
+static int
+counts_fit(struct qslot *s, const struct quota_limits *l, int64_t now, uint64_t res,
+	   struct refusal *r)
+{
+	int64_t free_at;
+
+	if (l->daily && (res + 1 > (uint64_t)l->daily ||
+			 !window_fits(&s->day, now, (uint64_t)l->daily - res, 1, &free_at))) {
+		*r = (struct refusal){"daily", l->daily, 0, 0,
+				      res + 1 > (uint64_t)l->daily ? 0 : free_at};
+		return 0;
+	}
+	if (l->hourly &&
+	    (res + 1 > (uint64_t)l->hourly ||
+	     !window_fits(&s->hour, now * 2, (uint64_t)l->hourly - res, 1, &free_at))) {
+		*r = (struct refusal){"hourly", l->hourly, 0, 0,
+				      res + 1 > (uint64_t)l->hourly ? 0 : (free_at + 1) / 2};
+		return 0;
+	}
+	month_roll(s, now);
+	if (l->monthly && s->month_count + res + 1 > (uint64_t)l->monthly) {
+		*r = (struct refusal){
+		    "monthly", l->monthly, 0, 0,
+		    s->month_count + 1 > (uint64_t)l->monthly ? month_start(s->month + 1) : 0};
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Admit one recipient in scope SC (slot S locked by the caller) at NOW_US:
+ * 1, or 0 with R filled.  Unless DRY, reserve it in the bucket of MINUTE and
+ * take one rate unit (*INTERVAL_US: its size, for a refund).
+ */
+static int
+admit_slot(struct qslot *s, const struct scope *sc, int64_t now_us, int64_t minute, int dry,
+	   int64_t *interval_us, struct refusal *r)
+{
+	int64_t now = now_us / 1000000, tat = s->tat_us, retry_us;
+	uint64_t res = reserved(s, now / 60);
+	struct gcra_limit g;
+	int rate = scope_gcra(sc, &g);
+	int b = (int)(minute % QRES_BUCKETS);
+
+	if (!counts_fit(s, &sc->lim, now, res, r))
+		return 0;
+	if (rate && !gcra_take(&g, &tat, now_us, 1, &retry_us)) {
+		*r = (struct refusal){"rate", sc->lim.rate_n, sc->lim.rate_per, g.burst,
+				      now + (retry_us + 999999) / 1000000};
+		return 0;
+	}
+	if (dry)
+		return 1;
+	s->tat_us = tat;
+	*interval_us = rate ? g.interval_us : 0;
+	if (s->res_min[b] != minute) {
+		s->res_min[b] = minute;
+		s->res[b] = 0;
+	}
+	s->res[b]++;
+	return 1;
+}
+
+/* Give back N recipients reserved in MINUTE and N rate units of INTERVAL_US. */
+static void
+release_slot(struct qslot *s, int64_t minute, uint32_t n, int64_t interval_us)
+{
+	int b = (int)(minute % QRES_BUCKETS);
+
+	if (s->res_min[b] == minute)
+		s->res[b] = s->res[b] > n ? s->res[b] - n : 0;
+	s->tat_us -= (int64_t)n * interval_us;
+}
+
+static void
+hold_release_locked(struct quota_hold *h, int i, uint32_t n)
+{
+	release_slot(h->slot[i], h->minute, n, h->interval_us[i]);
+}
+
+void
+quota_release(struct quota_hold *h, int64_t now_us)
+{
+	(void)now_us;
+	if (quota_table && h->n > 0)
+		for (int i = 0; i < h->nslots; i++) {
+			qslot_lock(quota_table, h->slot[i]);
+			hold_release_locked(h, i, h->n);
+			qslot_unlock(h->slot[i]);
+		}
+	h->n = 0;
+	h->nslots = 0;
+	h->instance[0] = '\0';
+}
+
+/* A slot for SC, made on first use; NULL (logged) if the table is full. */
+static struct qslot *
+scope_slot(const struct scope *sc, int create)
+{
+	struct qslot *s = qtable_find(quota_table, sc->key, create);
+
+	if (s == NULL && create && log_allow(&full_rl))
+		log_warnx("quota: table full (%u slots): %s is not counted; raise quota.table_size",
+			  qtable_slots(quota_table), sc->key);
+	return s;
+}
+
+/*
+ * Admit one recipient in every scope, in order (the same order everywhere, so
+ * locks are never taken crosswise).  On a refusal, undo the scopes already
+ * admitted and return the index of the refusing scope; -1 when admitted.
+ */
+static int
+admit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, struct refusal *r)
+{
+	int64_t minute = now_us / 60000000, interval[QUOTA_SCOPES] = {0};
+	struct qslot *slot[QUOTA_SCOPES] = {0};
+	int dry = h == NULL;
+
+	if (h && h->n > 0 && minute - h->minute >= QRES_BUCKETS - 1)
+		quota_release(h, now_us); /* its oldest reservation is about to lapse */
+	if (h && h->n > 0)
+		minute = h->minute;
+	for (int i = 0; i < nsc; i++) {
+		if (!limits_any(&sc[i].lim))
+			continue;
+		if ((slot[i] = scope_slot(&sc[i], !dry)) == NULL)
+			continue; /* never used (dry) or no room: nothing to hold it to */
+		qslot_lock(quota_table, slot[i]);
+		int ok = admit_slot(slot[i], &sc[i], now_us, minute, dry, &interval[i], r);
+		qslot_unlock(slot[i]);
+		if (ok)
+			continue;
+		for (int j = 0; j < i && !dry; j++)
+			if (slot[j]) {
+				qslot_lock(quota_table, slot[j]);
+				release_slot(slot[j], minute, 1, interval[j]);
+				qslot_unlock(slot[j]);
+			}
+		return i;
+	}
+	if (dry)
+		return -1;
+	if (h->n == 0) {
+		h->nslots = 0;
+		for (int i = 0; i < nsc; i++)
+			if (slot[i]) {
+				h->slot[h->nslots] = slot[i];
+				h->interval_us[h->nslots++] = interval[i];
+			}
+		h->minute = minute;
+	}
+	h->n++;
+	return -1;
+}
+
+/* END-OF-MESSAGE: COUNT recipients sent in every scope; the reservation becomes the count. */
+static void
+commit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, uint32_t count)
+{
+	int64_t now = now_us / 1000000;
+	struct gcra_limit g;
+
+	for (int i = 0; i < nsc; i++) {
+		struct qslot *s = scope_slot(&sc[i], 1);
+		if (s == NULL)
+			continue;
+		qslot_lock(quota_table, s);
+		for (int j = 0; j < h->nslots; j++)
+			if (h->slot[j] == s && h->n > 0)
+				hold_release_locked(h, j, h->n);
+		window_add(&s->day, now, count);
+		window_add(&s->hour, now * 2, count);
+		month_roll(s, now);
+		s->month_count += count;
+		s->total += count;
+		/* Rate units: the reservation gave back what it took; take what was sent. */
+		if (scope_gcra(&sc[i], &g)) {
+			if (s->tat_us < now_us)
+				s->tat_us = now_us;
+			s->tat_us += (int64_t)count * g.interval_us;
+		}
+		qslot_unlock(s);
+	}
+	h->n = 0;
+	h->nslots = 0;
+	h->instance[0] = '\0';
+}
+
+/* "Daily sending quota exceeded (50000 recipients per 24 h); retry after 14:05 UTC" */
+static void
+refusal_text(const struct scope *sc, const struct refusal *r, int64_t now, char *buf, size_t len)
+{
+	static const char *const units[] = {"s", "min", "h", "day"};
+	char who[QSLOT_KEY_MAX + 32], when[64];
+	struct tm tm;
+	time_t t = (time_t)r->retry_at;
+
+	if (sc->what[0] == '\0')
+		who[0] = '\0';
+	else if (strcmp(sc->what, "host") == 0)
+		snprintf(who, sizeof(who), " of this host");
+	else
+		snprintf(who, sizeof(who), " of %s%s", sc->what, sc->key + 2);
+	gmtime_r(&t, &tm);
+	if (r->retry_at == 0)
+		snprintf(when, sizeof(when), "retry in a few minutes");
+	else if (r->retry_at - now < 600)
+		snprintf(when, sizeof(when), "retry in %lld s", (long long)(r->retry_at - now));
+	else if (r->retry_at - now < 12 * 3600) /* further: the date too, or it reads as today */
+		strftime(when, sizeof(when), "retry after %H:%M UTC", &tm);
+	else
+		strftime(when, sizeof(when), "retry after %Y-%m-%d %H:%M UTC", &tm);
+	if (strcmp(r->kind, "rate") == 0) {
+		int u = r->rate_per == 1 ? 0 : r->rate_per == 60 ? 1 : r->rate_per == 3600 ? 2 : 3;
+		snprintf(buf, len,
+			 "Maximum sending rate%s exceeded (%lld recipients/%s, burst %lld%s); %s",
+			 who, (long long)r->limit, units[u], (long long)r->burst,
+			 sc->rate_factor < 1.0 ? ", reduced: account under review" : "", when);
+	} else if (strcmp(r->kind, "daily") == 0)
+		snprintf(buf, len, "Daily sending quota%s exceeded (%lld recipients per 24 h); %s",
+			 who, (long long)r->limit, when);
+	else if (strcmp(r->kind, "hourly") == 0)
+		snprintf(buf, len, "Hourly sending quota%s exceeded (%lld recipients per hour); %s",
+			 who, (long long)r->limit, when);
+	else
+		snprintf(
+		    buf, len,
+		    "Monthly sending quota%s exceeded (%lld recipients per calendar month); %s",
+		    who, (long long)r->limit, when);
+}
+
+void
+quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
+	     struct quota_hold *hold)
+{
+	struct scope sc[QUOTA_SCOPES];
+	struct refusal r;
+	int64_t now_us;
+	int nsc, which;
+
+	if (quota_table == NULL || !v->quota || f->door != conf->quota.front_door)
+		return;
+	if (v->kind != VK_PASS || v->would) {
+		if (hold && f->stage == STAGE_EOM)
+			quota_release(hold, 0);
+		return;
+	}
+	now_us = f->now * 1000000;
+	if (f->now_us > 0)
+		now_us = f->now_us;
+	nsc = scopes_build(conf, v, f->sender, sc);
+	if (f->stage == STAGE_EOM) {
+		if (hold)
+			commit(sc, nsc, now_us, hold, f->recipient_count);
+		return;
+	}
+	if (f->stage != STAGE_RCPT)
+		return;
+	if (hold && f->instance && strcmp(hold->instance, f->instance) != 0) {
+		quota_release(hold, now_us);
+		text_copy(hold->instance, sizeof(hold->instance), f->instance);
+	}
+	if ((which = admit(sc, nsc, now_us, hold, &r)) < 0)
+		return;
+	v->kind = VK_TEMPFAIL;
+	v->rule = strcmp(r.kind, "rate") == 0	  ? "max_rate"
+		  : strcmp(r.kind, "daily") == 0  ? "daily_quota"
+		  : strcmp(r.kind, "hourly") == 0 ? "hourly_quota"
+						  : "monthly_quota";
+	if (strcmp(r.kind, "rate") == 0) {
+		text_copy(v->code, sizeof(v->code), "450");
+		text_copy(v->dsn, sizeof(v->dsn), "4.7.1");
+	} else {
+		text_copy(v->code, sizeof(v->code), "452");
+		text_copy(v->dsn, sizeof(v->dsn), "4.5.3");
+	}
+	refusal_text(&sc[which], &r, now_us / 1000000, v->text, sizeof(v->text));
+	if (v->monitor) {
+		v->would = VK_TEMPFAIL;
+		v->kind = VK_PASS;
+		__atomic_fetch_add(&decide_stats.would_refuse, 1, __ATOMIC_RELAXED);
+	} else
+		__atomic_fetch_add(&decide_stats.refused[VK_TEMPFAIL], 1, __ATOMIC_RELAXED);
+}
+
+int
+quota_usage(const char *key, const struct quota_limits *l, int64_t now, struct quota_usage *u)
+{
+	struct scope sc = {.lim = *l, .rate_factor = 1.0};
+	struct qslot *s;
+	struct gcra_limit g;
+
+	memset(u, 0, sizeof(*u));
+	u->rate_available = -1;
+	if (quota_table == NULL || (s = qtable_find(quota_table, key, 0)) == NULL)
+		return -1;
+	qslot_lock(quota_table, s);
+	u->day = window_count(&s->day, now);
+	u->hour = window_count(&s->hour, now * 2);
+	month_roll(s, now);
+	u->month = s->month_count;
+	u->reserved = reserved(s, now / 60);
+	u->total = s->total;
+	if (scope_gcra(&sc, &g))
+		u->rate_available = gcra_available(&g, s->tat_us, now * 1000000);
+	qslot_unlock(s);
+	return 0;
+}
