@@ -14,7 +14,10 @@
 # threads), WORKERS=2 (server processes), HIT=0.10 (fraction of recipients
 # suppressed), ACCOUNTS=10000, SUPPRESSED=1000000, PAUSE_EVERY=100 (acct0,
 # acct100, ... are paused), PORT=20040 (the first free port from there),
-# BUILD=the build tree (default: build/ if configured, else the source tree).
+# BUILD=the build tree (default: build/ if configured, else the source tree),
+# QUOTA=0 (1: every account has a daily quota, an hourly quota and a maximum
+# rate, all too large to refuse, so each accepted recipient takes and gives back
+# a reservation in the shared quota table; the host has a daily cap too).
 set -eu
 
 DURATION=${DURATION:-10}
@@ -154,6 +157,12 @@ store = { path = "$TMP/db"; };
 policy = { listen = "inet:127.0.0.1:$PORT_OUT"; workers = $WORKERS; };
 dns = { servers = [ "127.0.0.1:1" ]; };
 EOF
+if [ "${QUOTA:-0}" = 1 ]; then
+	cat >>"$CONF" <<EOF
+limits = { daily_quota = 1000000000; hourly_quota = 1000000000; max_rate = "1000000/s";
+	   host_daily_quota = 1000000000; };
+EOF
+fi
 "$OUTPOSTD" -n -c "$CONF" || die "outpostd rejects $CONF"
 
 # ---- seed: the suppression list ------------------------------------------

@@ -9,7 +9,8 @@
  *   2. account state: paused -> accounts.paused_action; review -> pass;
  *      unknown -> accounts.unknown; no account -> accounts.unmatched;
  *   3. suppression of the recipient (account list, then the global one);
- *   4. pass.
+ *   4. pass -- after which the front door runs the quota step (quota.h) on
+ *      the account's limits decide() read into the verdict.
  * In monitor mode (global or per account) a refusal is logged as would_refuse
  * and the verdict becomes a pass.  A store failure gives store.fallback.
  */

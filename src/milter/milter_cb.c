@@ -44,7 +44,7 @@ struct mconn {
 	char hold_reason[128];
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
 	size_t ndel;
-	struct quota_hold qhold; /* recipients reserved (quota.front_door = milter) */
+	struct quota_conn qc; /* the transaction's quota reservation (quota.front_door = milter) */
 };
 
 static const struct conf *volatile cur_conf;
@@ -134,7 +134,7 @@ message_reset(struct mconn *mc)
 	free(mc->del);
 	mc->del = NULL;
 	mc->ndel = 0;
-	quota_release(&mc->qhold, 0);
+	quota_release(&mc->qc);
 	mc->nrcpt = 0;
 	mc->hold = 0;
 	mc->hold_logged = 0;
@@ -176,7 +176,7 @@ milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 	const struct conf *conf = conf_now();
 
 	decide(conf, milter_store, f, v);
-	quota_decide(conf, f, v, &mc->qhold);
+	quota_decide(conf, f, v, &mc->qc);
 	if (v->kind != VK_PASS && non_smtpd)
 		v->log_action = v->rule && strcmp(v->rule, "suppressed") == 0 ? "delrcpt" : "hold";
 	if (!(mc->hold_logged && v->kind != VK_PASS &&

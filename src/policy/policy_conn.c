@@ -27,7 +27,7 @@ struct policy_conn {
 	size_t len, cap;
 	char out[1024]; /* a reply that could not be written at once */
 	size_t outlen, outoff;
-	struct quota_hold hold; /* recipients reserved by the transaction in progress */
+	struct quota_conn qc; /* the transaction in progress, for its quota reservation */
 };
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -48,7 +48,7 @@ conn_close(struct policy_conn *c)
 		c->next->prev = c->prev;
 	srv->nconns--;
 	srv->stats->open_connections = srv->nconns;
-	quota_release(&c->hold, 0);
+	quota_release(&c->qc);
 	event_free(c->ev);
 	close(c->fd);
 	free(c->buf);
@@ -111,7 +111,7 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 	f.now_us = now_us();
 	f.now = f.now_us / 1000000;
 	decide(srv->conf, srv->store, &f, &v);
-	quota_decide(srv->conf, &f, &v, &c->hold);
+	quota_decide(srv->conf, &f, &v, &c->qc);
 	decide_log(&f, &v);
 	srv->stats->requests++;
 	if (f.stage == STAGE_RCPT)

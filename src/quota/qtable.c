@@ -25,7 +25,9 @@ struct qhdr {
 	uint32_t slot_size; /* sizeof(struct qslot): a build with another layout rebuilds */
 	uint32_t nslots;
 	uint32_t gen;
-	pthread_mutex_t mu; /* slot creation and lazy lock set-up */
+	pthread_mutex_t mu;	/* slot creation and lazy lock set-up */
+	uint32_t txn_lock_gen;	/* == gen when txn_mu is initialised */
+	pthread_mutex_t txn_mu; /* claiming and freeing transaction entries */
 };
 
 struct qtable {
@@ -33,6 +35,7 @@ struct qtable {
 	size_t size;
 	struct qhdr *hdr;
 	struct qslot *slots;
+	struct qtxn *txns;
 };
 
 static void
@@ -58,7 +61,7 @@ mutex_lock_robust(pthread_mutex_t *mu)
 static int
 header_ok(const struct qhdr *h, uint32_t nslots)
 {
-	return memcmp(h->magic, QT_MAGIC, 8) == 0 && h->version == QT_VERSION &&
+	return memcmp(h->magic, QT_MAGIC, 8) == 0 && h->version == QT_VERSION + QTXN_MAX &&
 	       h->slot_size == sizeof(struct qslot) && h->nslots == nslots;
 }
 
@@ -72,7 +75,7 @@ table_build(int fd, size_t size, uint32_t nslots)
 		return -1;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, QT_MAGIC, 8);
-	h.version = QT_VERSION;
+	h.version = QT_VERSION + QTXN_MAX; /* another capacity is another layout */
 	h.slot_size = sizeof(struct qslot);
 	h.nslots = nslots;
 	h.gen = 1;
@@ -83,7 +86,8 @@ table_build(int fd, size_t size, uint32_t nslots)
 struct qtable *
 qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t errlen)
 {
-	size_t size = QT_HDR_SIZE + (size_t)nslots * sizeof(struct qslot);
+	size_t size =
+	    QT_HDR_SIZE + (size_t)nslots * sizeof(struct qslot) + QTXN_MAX * sizeof(struct qtxn);
 	struct qtable *t;
 	struct qhdr h;
 	struct stat sb;
@@ -123,6 +127,7 @@ qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t err
 		goto fail;
 	}
 	t->slots = (struct qslot *)((char *)t->hdr + QT_HDR_SIZE);
+	t->txns = (struct qtxn *)(t->slots + nslots);
 	return t;
 fail:
 	snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -233,4 +238,83 @@ void
 qslot_unlock(struct qslot *s)
 {
 	pthread_mutex_unlock(&s->mu);
+}
+
+uint32_t
+qslot_index(const struct qtable *t, const struct qslot *s)
+{
+	return (uint32_t)(s - t->slots);
+}
+
+struct qslot *
+qslot_at(struct qtable *t, uint32_t index)
+{
+	return index < t->hdr->nslots ? &t->slots[index] : NULL;
+}
+
+static void
+txn_lock(struct qtable *t)
+{
+	uint32_t gen = __atomic_load_n(&t->hdr->gen, __ATOMIC_ACQUIRE);
+
+	if (__atomic_load_n(&t->hdr->txn_lock_gen, __ATOMIC_ACQUIRE) != gen) {
+		mutex_lock_robust(&t->hdr->mu);
+		if (t->hdr->txn_lock_gen != gen) {
+			mutex_init_shared(&t->hdr->txn_mu);
+			__atomic_store_n(&t->hdr->txn_lock_gen, gen, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&t->hdr->mu);
+	}
+	mutex_lock_robust(&t->hdr->txn_mu);
+}
+
+/* Probe the transaction entries for ID; *SPARE gets a free or lapsed entry on the way. */
+static struct qtxn *
+txn_probe(struct qtable *t, const char *id, uint64_t h, int64_t now_minute, struct qtxn **spare)
+{
+	*spare = NULL;
+	for (uint32_t i = 0; i < QT_MAX_PROBE * 2; i++) {
+		struct qtxn *x = &t->txns[(h + i) & (QTXN_MAX - 1)];
+		if (x->keyhash == h && strcmp(x->id, id) == 0)
+			return x;
+		if (*spare == NULL &&
+		    (x->keyhash == 0 || x->minute <= now_minute - (QRES_BUCKETS - 1)))
+			*spare = x;
+	}
+	return NULL;
+}
+
+struct qtxn *
+qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute)
+{
+	uint64_t h = key_hash(id);
+	struct qtxn *x, *spare;
+
+	if (strlen(id) >= QTXN_ID_MAX)
+		return NULL;
+	txn_lock(t);
+	if ((x = txn_probe(t, id, h, now_minute, &spare)) == NULL && create && spare) {
+		x = spare;
+		memset(x, 0, sizeof(*x));
+		strcpy(x->id, id);
+		x->minute = now_minute;
+		x->keyhash = h;
+	}
+	pthread_mutex_unlock(&t->hdr->txn_mu);
+	return x;
+}
+
+int
+qtxn_take(struct qtable *t, const char *id, struct qtxn *out)
+{
+	uint64_t h = key_hash(id);
+	struct qtxn *x, *spare;
+
+	txn_lock(t);
+	if ((x = txn_probe(t, id, h, INT64_MIN / 2, &spare)) != NULL) {
+		*out = *x;
+		memset(x, 0, sizeof(*x));
+	}
+	pthread_mutex_unlock(&t->hdr->txn_mu);
+	return x != NULL;
 }

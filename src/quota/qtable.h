@@ -30,6 +30,9 @@
 
 #define QSLOT_KEY_MAX 136
 #define QRES_BUCKETS 16 /* reservations live at most 15 minutes */
+#define QTXN_MAX 16384	/* transactions in flight at once, the whole host */
+#define QTXN_ID_MAX 96	/* a policy `instance`, a milter transaction id */
+#define QTXN_SCOPES 3
 
 struct qslot {
 	uint64_t keyhash; /* 0: empty; set (release) once the key is written */
@@ -46,6 +49,24 @@ struct qslot {
 	int64_t res_min[QRES_BUCKETS]; /* the minute (epoch / 60) each bucket holds */
 	struct window day;	       /* rolling 24 h, time in seconds */
 	struct window hour;	       /* rolling 1 h, time in half-seconds (7200 = 288 * 25) */
+};
+
+/*
+ * A transaction in flight: what its recipients reserved, found by its id from
+ * any process.  Postfix may send END-OF-MESSAGE on another policy connection
+ * than the RCPT requests (a restriction list with other settings has a client
+ * of its own), even to another worker: the reservation can't live in one
+ * connection.  Requests of one transaction never run at once (one smtpd sends
+ * them in turn), so an entry's fields belong to whoever handles its id.
+ */
+struct qtxn {
+	uint64_t keyhash; /* 0: free */
+	char id[QTXN_ID_MAX];
+	int64_t minute; /* reservation bucket (epoch minute); lapses after QRES_BUCKETS - 1 */
+	uint32_t n;	/* recipients reserved */
+	uint32_t nslots;
+	uint32_t slot[QTXN_SCOPES];	  /* slot indexes */
+	int64_t interval_us[QTXN_SCOPES]; /* GCRA interval taken per unit, for refunds */
 };
 
 struct qtable;
@@ -67,5 +88,15 @@ uint32_t qtable_slots(const struct qtable *t);
 struct qslot *qtable_find(struct qtable *t, const char *key, int create);
 void qslot_lock(struct qtable *t, struct qslot *s);
 void qslot_unlock(struct qslot *s);
+uint32_t qslot_index(const struct qtable *t, const struct qslot *s);
+struct qslot *qslot_at(struct qtable *t, uint32_t index);
+
+/*
+ * The transaction ID: found, or (CREATE) made, reusing an entry that lapsed
+ * before NOW_MINUTE; NULL when absent or no room.  qtxn_take() copies it
+ * into *OUT and frees it: 1, or 0 if there was none.
+ */
+struct qtxn *qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute);
+int qtxn_take(struct qtable *t, const char *id, struct qtxn *out);
 
 #endif

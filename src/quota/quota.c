@@ -250,25 +250,28 @@ release_slot(struct qslot *s, int64_t minute, uint32_t n, int64_t interval_us)
 	s->tat_us -= (int64_t)n * interval_us;
 }
 
+/* Give back what transaction X reserved (it ended without END-OF-MESSAGE, or at it). */
 static void
-hold_release_locked(struct quota_hold *h, int i, uint32_t n)
+txn_release(const struct qtxn *x)
 {
-	release_slot(h->slot[i], h->minute, n, h->interval_us[i]);
+	for (uint32_t i = 0; i < x->nslots && x->n > 0; i++) {
+		struct qslot *s = qslot_at(quota_table, x->slot[i]);
+		if (s == NULL)
+			continue;
+		qslot_lock(quota_table, s);
+		release_slot(s, x->minute, x->n, x->interval_us[i]);
+		qslot_unlock(s);
+	}
 }
 
 void
-quota_release(struct quota_hold *h, int64_t now_us)
+quota_release(struct quota_conn *qc)
 {
-	(void)now_us;
-	if (quota_table && h->n > 0)
-		for (int i = 0; i < h->nslots; i++) {
-			qslot_lock(quota_table, h->slot[i]);
-			hold_release_locked(h, i, h->n);
-			qslot_unlock(h->slot[i]);
-		}
-	h->n = 0;
-	h->nslots = 0;
-	h->instance[0] = '\0';
+	struct qtxn x;
+
+	if (quota_table && qc->instance[0] && qtxn_take(quota_table, qc->instance, &x))
+		txn_release(&x);
+	qc->instance[0] = '\0';
 }
 
 /* A slot for SC, made on first use; NULL (logged) if the table is full. */
@@ -285,20 +288,23 @@ scope_slot(const struct scope *sc, int create)
 
 /*
  * Admit one recipient in every scope, in order (the same order everywhere, so
- * locks are never taken crosswise).  On a refusal, undo the scopes already
- * admitted and return the index of the refusing scope; -1 when admitted.
+ * locks are never taken crosswise), reserving it in transaction X (NULL: only
+ * check).  On a refusal, undo the scopes already admitted and return the
+ * index of the refusing scope; -1 when admitted.
  */
 static int
-admit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, struct refusal *r)
+admit(struct scope *sc, int nsc, int64_t now_us, struct qtxn *x, struct refusal *r)
 {
 	int64_t minute = now_us / 60000000, interval[QUOTA_SCOPES] = {0};
 	struct qslot *slot[QUOTA_SCOPES] = {0};
-	int dry = h == NULL;
+	int dry = x == NULL;
 
-	if (h && h->n > 0 && minute - h->minute >= QRES_BUCKETS - 1)
-		quota_release(h, now_us); /* its oldest reservation is about to lapse */
-	if (h && h->n > 0)
-		minute = h->minute;
+	if (x && x->n > 0 && minute - x->minute >= QRES_BUCKETS - 1) {
+		txn_release(x); /* its oldest reservation is about to lapse: start afresh */
+		x->n = x->nslots = 0;
+	}
+	if (x && x->n > 0)
+		minute = x->minute;
 	for (int i = 0; i < nsc; i++) {
 		if (!limits_any(&sc[i].lim))
 			continue;
@@ -319,22 +325,26 @@ admit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, struct re
 	}
 	if (dry)
 		return -1;
-	if (h->n == 0) {
-		h->nslots = 0;
+	if (x->n == 0) {
+		x->nslots = 0;
 		for (int i = 0; i < nsc; i++)
 			if (slot[i]) {
-				h->slot[h->nslots] = slot[i];
-				h->interval_us[h->nslots++] = interval[i];
+				x->slot[x->nslots] = qslot_index(quota_table, slot[i]);
+				x->interval_us[x->nslots++] = interval[i];
 			}
-		h->minute = minute;
+		x->minute = minute;
 	}
-	h->n++;
+	x->n++;
 	return -1;
 }
 
-/* END-OF-MESSAGE: COUNT recipients sent in every scope; the reservation becomes the count. */
+/*
+ * END-OF-MESSAGE: COUNT recipients sent in every scope; what transaction X
+ * (if any) reserved is given back in the same step, so the count never shows
+ * twice.
+ */
 static void
-commit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, uint32_t count)
+commit(struct scope *sc, int nsc, int64_t now_us, const struct qtxn *x, uint32_t count)
 {
 	int64_t now = now_us / 1000000;
 	struct gcra_limit g;
@@ -344,9 +354,9 @@ commit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, uint32_t
 		if (s == NULL)
 			continue;
 		qslot_lock(quota_table, s);
-		for (int j = 0; j < h->nslots; j++)
-			if (h->slot[j] == s && h->n > 0)
-				hold_release_locked(h, j, h->n);
+		for (uint32_t j = 0; x && j < x->nslots; j++)
+			if (x->slot[j] == qslot_index(quota_table, s))
+				release_slot(s, x->minute, x->n, x->interval_us[j]);
 		window_add(&s->day, now, count);
 		window_add(&s->hour, now * 2, count);
 		month_roll(s, now);
@@ -360,9 +370,6 @@ commit(struct scope *sc, int nsc, int64_t now_us, struct quota_hold *h, uint32_t
 		}
 		qslot_unlock(s);
 	}
-	h->n = 0;
-	h->nslots = 0;
-	h->instance[0] = '\0';
 }
 
 /* "Daily sending quota exceeded (50000 recipients per 24 h); retry after 14:05 UTC" */
@@ -410,36 +417,39 @@ refusal_text(const struct scope *sc, const struct refusal *r, int64_t now, char 
 
 void
 quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
-	     struct quota_hold *hold)
+	     struct quota_conn *qc)
 {
 	struct scope sc[QUOTA_SCOPES];
 	struct refusal r;
+	struct qtxn *x = NULL, taken;
 	int64_t now_us;
 	int nsc, which;
 
 	if (quota_table == NULL || !v->quota || f->door != conf->quota.front_door)
 		return;
-	if (v->kind != VK_PASS || v->would) {
-		if (hold && f->stage == STAGE_EOM)
-			quota_release(hold, 0);
-		return;
+	now_us = f->now_us > 0 ? f->now_us : f->now * 1000000;
+	if (qc && f->instance && strcmp(qc->instance, f->instance) != 0) {
+		quota_release(qc); /* the connection's previous transaction ended unsent */
+		text_copy(qc->instance, sizeof(qc->instance), f->instance);
 	}
-	now_us = f->now * 1000000;
-	if (f->now_us > 0)
-		now_us = f->now_us;
-	nsc = scopes_build(conf, v, f->sender, sc);
 	if (f->stage == STAGE_EOM) {
-		if (hold)
-			commit(sc, nsc, now_us, hold, f->recipient_count);
+		int held = qc && qtxn_take(quota_table, f->instance, &taken);
+		if (v->kind == VK_PASS && !v->would) {
+			nsc = scopes_build(conf, v, f->sender, sc);
+			commit(sc, nsc, now_us, held ? &taken : NULL, f->recipient_count);
+		} else if (held)
+			txn_release(&taken);
 		return;
 	}
-	if (f->stage != STAGE_RCPT)
+	if (f->stage != STAGE_RCPT || v->kind != VK_PASS || v->would)
 		return;
-	if (hold && f->instance && strcmp(hold->instance, f->instance) != 0) {
-		quota_release(hold, now_us);
-		text_copy(hold->instance, sizeof(hold->instance), f->instance);
-	}
-	if ((which = admit(sc, nsc, now_us, hold, &r)) < 0)
+	nsc = scopes_build(conf, v, f->sender, sc);
+	if (qc && f->instance && f->instance[0])
+		x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000);
+	if (qc && x == NULL)
+		log_warnx("quota: no room for transaction %s (%d in flight): not reserved",
+			  f->instance ? f->instance : "-", QTXN_MAX);
+	if ((which = admit(sc, nsc, now_us, qc ? x : NULL, &r)) < 0)
 		return;
 	v->kind = VK_TEMPFAIL;
 	v->rule = strcmp(r.kind, "rate") == 0	  ? "max_rate"

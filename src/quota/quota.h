@@ -35,14 +35,13 @@
 
 #define QUOTA_SCOPES 3
 
-/* What one transaction holds; zeroed when the transaction starts. */
-struct quota_hold {
-	uint32_t n;	/* recipients reserved */
-	int64_t minute; /* reservation bucket (epoch minute) */
-	int nslots;
-	struct qslot *slot[QUOTA_SCOPES];
-	int64_t interval_us[QUOTA_SCOPES]; /* GCRA interval taken per unit, for refunds */
-	char instance[80];
+/*
+ * What a front door keeps per connection: the transaction it last saw.  When
+ * the next one starts, or the connection closes, the last one's reservation
+ * is released unless END-OF-MESSAGE (on any connection) committed it.
+ */
+struct quota_conn {
+	char instance[QTXN_ID_MAX];
 };
 
 /* Usage of one scope, for `account show` and explain. */
@@ -64,14 +63,14 @@ void quota_limits_default(const struct conf *conf, struct quota_limits *l);
 
 /*
  * The quota step of the decision path, after decide() passed: at RCPT admit
- * one recipient (HOLD NULL: only check, as explain does), at END-OF-MESSAGE
- * commit the message's recipients.  Turns V into a tempfail naming the limit,
- * or into would_refuse in monitor mode.
+ * one recipient, reserved under the transaction's id (QC NULL: only check, as
+ * explain does), at END-OF-MESSAGE commit the message's recipients.  Turns V
+ * into a tempfail naming the limit, or into would_refuse in monitor mode.
  */
 void quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
-		  struct quota_hold *hold);
-/* The transaction ended without END-OF-MESSAGE: give back what HOLD reserved. */
-void quota_release(struct quota_hold *hold, int64_t now_us);
+		  struct quota_conn *qc);
+/* The connection closes, or its transaction ended: release what was not committed. */
+void quota_release(struct quota_conn *qc);
 
 /* Usage of scope KEY ("a:ACCOUNT", "d:DOMAIN", "h:") at NOW; -1 if never used. */
 int quota_usage(const char *key, const struct quota_limits *l, int64_t now, struct quota_usage *u);

@@ -128,6 +128,32 @@ def aborted_and_refused_transactions_consume_nothing():
 
 
 @test
+def end_of_message_on_another_connection_commits_the_reservation():
+    # Postfix gives a restriction list with other settings (contrib's fail-open
+    # end-of-data check) a policy client and connection of its own.
+    d = daemon()
+    try:
+        d.ctl("account", "add", "acme", check_rc=0)
+        d.ctl("account", "set", "acme", "daily-quota=3", check_rc=0)
+        c1, c2 = d.conn(), d.conn()
+        inst = instance()
+        eq([rcpt(c1, "acme", "%s@dest.test" % x, inst) for x in "ab"], ["DUNNO"] * 2, "RCPTs")
+        eq(eom(c2, "acme", inst, 2, "5C1D2E3F40"), "DUNNO", "END-OF-MESSAGE on c2")
+        q = quota(d, "acme")
+        eq((q["daily"]["used"], q["in_flight"]), (2, 0), "used, in flight")
+        # c1's next transaction has the one place left, and releases nothing twice.
+        inst = instance()
+        eq(rcpt(c1, "acme", "c@dest.test", inst), "DUNNO", "3rd")
+        check(rcpt(c1, "acme", "d@dest.test", inst).startswith("452 "), "4th")
+        c1.close()
+        c2.close()
+        q = quota(d, "acme")
+        eq((q["daily"]["used"], q["in_flight"]), (2, 0), "after both connections closed")
+    finally:
+        d.cleanup()
+
+
+@test
 def limits_change_at_once_without_reload():
     d = daemon()
     try:

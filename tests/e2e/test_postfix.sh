@@ -610,6 +610,53 @@ else
 		"$(ctl status 2>&1)"
 fi
 
+# ---------------------------------------------------------------- quotas
+# acct4 may send 20 recipients a day.  A message refused for another reason
+# consumes nothing; then 15 + 15 recipients: 20 accepted and delivered, the
+# last 10 get a 4xx naming the limit.
+ctl account add acct4 >/dev/null 2>&1
+out=$(ctl account set acct4 daily-quota=20 2>&1) || notok "outpostctl account set acct4 daily-quota=20" "$out"
+send qrej "$SMTPPORT" acct4 d@app.test x@blocked.test
+rcpts() { i=$1; l=""; while [ "$i" -le "$2" ]; do l="$l${l:+,}q$i@dest.test"; i=$((i + 1)); done; echo "$l"; }
+send q1 "$SMTPPORT" acct4 d@app.test "$(rcpts 1 15)"
+send q2 "$SMTPPORT" acct4 d@app.test "$(rcpts 16 30)"
+n250=0 n452=0 other=""
+for i in $(seq 1 30); do
+	id=q1
+	[ "$i" -gt 15 ] && id=q2
+	r=$(rcpt_reply "$id" "q$i@dest.test")
+	case $r in
+	250*) n250=$((n250 + 1)) ;;
+	"452 4.5.3 "*"Daily sending quota exceeded (20 recipients per 24 h); retry after "*) n452=$((n452 + 1)) ;;
+	*) other="$other q$i: $r;" ;;
+	esac
+done
+if [ "$n250" = 20 ] && [ "$n452" = 10 ] && [ -z "$other" ]; then
+	ok "acct4 (daily-quota=20) sends 30 recipients: 20 accepted, 10 refused \"452 4.5.3 Daily sending quota exceeded (20 recipients per 24 h); retry after ...\""
+else
+	notok "acct4: 20 accepted and 10 refused with 452 4.5.3 (got $n250 accepted, $n452 refused;$other)" \
+		"$(transcript q2 | tail -n 40)"
+fi
+sink_q() { grep -c '^to=<q[0-9]*@dest.test> ' "$T/sink.log" 2>/dev/null || true; }
+twenty_in_sink() { [ "$(sink_q)" -ge 20 ]; }
+if wait_for "$WAIT" twenty_in_sink; then
+	sleep 1 # anything more would arrive now
+	late=$(grep -c '^to=<q\(2[1-9]\|30\)@dest.test> ' "$T/sink.log" || true)
+	if [ "$(sink_q)" = 20 ] && [ "$late" = 0 ]; then
+		ok "exactly 20 of acct4's recipients reached the sink (q1..q20), none of q21..q30"
+	else
+		notok "exactly 20 of acct4's recipients in the sink (got $(sink_q), $late of q21..q30)" "$(grep q "$T/sink.log")"
+	fi
+else
+	notok "20 of acct4's recipients in the sink within ${WAIT}s (got $(sink_q))" "$(tailf "$T/maillog")"
+fi
+used=$(ctl account show acct4 --json 2>&1 | $PY -c 'import json,sys; q=json.load(sys.stdin)["quota"]; print(q["daily"]["used"], q["in_flight"])' 2>&1)
+if [ "$used" = "20 0" ]; then
+	ok "outpostctl account show acct4: 20 of 20 used, nothing in flight (the refused message consumed nothing)"
+else
+	notok "account show acct4: daily used 20, in flight 0 (got: $used)" "$(ctl account show acct4 2>&1)"
+fi
+
 # ---------------------------------------------------------------- paused_action = hold, resume --release
 # The hold queue: a paused account's mail is accepted and parked; resume
 # --release hands exactly that account's held messages back to Postfix.

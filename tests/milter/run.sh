@@ -169,7 +169,8 @@ A=$T/a
 B=$T/b
 write_conf "$A" "$A_POLICY" "listen = \"inet:$A_MILTER@127.0.0.1\"; non_smtpd_listen = \"inet:$A_NSMILTER@127.0.0.1\"; feedback_id = \"%a:outpost\";"
 B_MILTER_BLOCK="listen = \"inet:$B_MILTER@127.0.0.1\"; feedback_id = \"%h:outpost\"; non_smtpd_listen = \"inet:$B_NSMILTER@127.0.0.1\"; non_smtpd_empty = \"discard\";"
-write_conf "$B" "$B_POLICY" "$B_MILTER_BLOCK" 'accounts = { paused_action = "reject"; };'
+B_QUOTA='quota = { front_door = "milter"; };'
+write_conf "$B" "$B_POLICY" "$B_MILTER_BLOCK" "accounts = { paused_action = \"reject\"; }; $B_QUOTA"
 
 "$OUTPOSTD" -c "$A/outpost.conf" -f >"$T/a.log" 2>&1 &
 A_PID=$!
@@ -228,8 +229,11 @@ seed ctlb account map acct1 sender:app@acct1.test
 seed ctlb suppress add supp@dest.test --account acct1 --reason bounce
 seed ctlb account add acct2
 seed ctlb account pause acct2 --reason "manual review"
+seed ctlb account add acct6
+seed ctlb account map acct6 sender:app@quota.test
+seed ctlb account set acct6 daily-quota=3
 if [ $seed_ok = 1 ]; then
-	pass "seed # A: acct1..acct5 (acct2 paused), supp@dest.test for acct1, @blocked.test global; B: acct1, acct2 paused"
+	pass "seed # A: acct1..acct5 (acct2 paused), supp@dest.test for acct1, @blocked.test global; B: acct1, acct2 paused, acct6 daily-quota=3"
 else
 	fail seed "$seed_out"
 fi
@@ -449,9 +453,20 @@ check_paused_reject() {
 	return "$ok"
 }
 
+check_quota() {
+	ok=0
+	one_decision "$T/b.log" "account=acct6 " "rcpt=<q4@dest.test> " \
+		'rule=daily_quota action=tempfail reply="452 4\.5\.3 Daily sending quota exceeded \(3 recipients per 24 h\); retry after .+ UTC"$' ||
+		ok=1
+	used=$(ctlb account show acct6 --json 2>&1 | $PY -c 'import json,sys; q=json.load(sys.stdin)["quota"]; print(q["daily"]["used"], q["in_flight"])' 2>&1)
+	[ "$used" = "3 0" ] || { ok=1; DETAIL="$DETAIL
+acct6: want 3 used and 0 in flight, got: $used"; }
+	return "$ok"
+}
+
 # paused_hold.lua reloads B itself (mid-session): here only B's file changes.
 pre_paused_hold() {
-	write_conf "$B" "$B_POLICY" "$B_MILTER_BLOCK" 'accounts = { paused_action = "hold"; };'
+	write_conf "$B" "$B_POLICY" "$B_MILTER_BLOCK" "accounts = { paused_action = \"hold\"; }; $B_QUOTA"
 }
 check_paused_hold() {
 	ok=0
@@ -497,7 +512,7 @@ run_script() {
 }
 
 # ---------------------------------------------------------------- the scripts
-ALL="paused suppressed unknown feedback nonsmtpd nonsmtpd_discard interleaved malformed feedback_hash paused_reject paused_hold"
+ALL="paused suppressed unknown feedback nonsmtpd nonsmtpd_discard interleaved malformed feedback_hash paused_reject quota paused_hold"
 [ -n "$ONLY" ] && ALL=$ONLY
 for s in $ALL; do
 	if [ ! -f "$MT/$s.lua" ]; then

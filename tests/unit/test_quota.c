@@ -61,7 +61,7 @@ teardown(void **state)
 
 /* One RCPT of ACCOUNT at NOW_US in transaction HOLD; returns the verdict kind. */
 static int
-rcpt_at(struct fx *fx, const struct quota_limits *l, struct quota_hold *hold, const char *inst,
+rcpt_at(struct fx *fx, const struct quota_limits *l, struct quota_conn *hold, const char *inst,
 	int64_t now_us, struct verdict *v)
 {
 	struct facts f = {.stage = STAGE_RCPT,
@@ -81,12 +81,12 @@ rcpt_at(struct fx *fx, const struct quota_limits *l, struct quota_hold *hold, co
 }
 
 static void
-eom_at(struct fx *fx, const struct quota_limits *l, struct quota_hold *hold, unsigned count,
-       int64_t now_us)
+eom_at(struct fx *fx, const struct quota_limits *l, struct quota_conn *hold, const char *inst,
+       unsigned count, int64_t now_us)
 {
 	struct facts f = {.stage = STAGE_EOM,
 			  .door = DOOR_POLICY,
-			  .instance = hold->instance,
+			  .instance = inst,
 			  .sender = "s@app.test",
 			  .recipient_count = count};
 	struct verdict v = {.quota = 1, .limits = *l};
@@ -102,7 +102,7 @@ eom_at(struct fx *fx, const struct quota_limits *l, struct quota_hold *hold, uns
 static int
 send_at(struct fx *fx, const struct quota_limits *l, int n, int64_t now_us)
 {
-	struct quota_hold hold = {0};
+	struct quota_conn hold = {0};
 	struct verdict v;
 	static int seq;
 	char inst[32];
@@ -112,9 +112,9 @@ send_at(struct fx *fx, const struct quota_limits *l, int n, int64_t now_us)
 	for (int i = 0; i < n; i++)
 		ok += rcpt_at(fx, l, &hold, inst, now_us, &v) == VK_PASS;
 	if (ok)
-		eom_at(fx, l, &hold, (unsigned)ok, now_us);
+		eom_at(fx, l, &hold, inst, (unsigned)ok, now_us);
 	else
-		quota_release(&hold, now_us);
+		quota_release(&hold);
 	return ok;
 }
 
@@ -124,13 +124,13 @@ test_burst_then_refill(void **state)
 	struct fx *fx = *state;
 	struct quota_limits l = {.rate_n = 10, .rate_per = 1, .burst = 5};
 	struct verdict v;
-	struct quota_hold h = {0};
+	struct quota_conn h = {0};
 
 	assert_int_equal(send_at(fx, &l, 7, T0 * SEC), 5);
 	assert_int_equal(rcpt_at(fx, &l, &h, "x", T0 * SEC + 50000, &v), VK_TEMPFAIL);
 	assert_string_equal(v.rule, "max_rate");
 	assert_string_equal(v.code, "450");
-	quota_release(&h, 0);
+	quota_release(&h);
 	/* One unit every 100 ms. */
 	assert_int_equal(send_at(fx, &l, 2, T0 * SEC + 100000), 1);
 	assert_int_equal(send_at(fx, &l, 5, T0 * SEC + 400000), 3);
@@ -144,7 +144,7 @@ test_daily_window_rolls_over(void **state)
 	struct fx *fx = *state;
 	struct quota_limits l = {.daily = 3};
 	struct verdict v;
-	struct quota_hold h = {0};
+	struct quota_conn h = {0};
 
 	assert_int_equal(send_at(fx, &l, 3, (T0 + 10) * SEC), 3);
 	assert_int_equal(rcpt_at(fx, &l, &h, "y", (T0 + 3600) * SEC, &v), VK_TEMPFAIL);
@@ -156,7 +156,7 @@ test_daily_window_rolls_over(void **state)
 	/* Still counted at the end of the bucket's slice + 24 h - 1 s, free after. */
 	assert_int_equal(send_at(fx, &l, 1, (T0 + 300 + 86400 - 1) * SEC), 0);
 	assert_int_equal(send_at(fx, &l, 4, (T0 + 300 + 86400) * SEC), 3);
-	quota_release(&h, 0);
+	quota_release(&h);
 }
 
 static void
@@ -164,7 +164,7 @@ test_reservations_bound_concurrency_and_lapse(void **state)
 {
 	struct fx *fx = *state;
 	struct quota_limits l = {.daily = 2};
-	struct quota_hold a = {0}, b = {0};
+	struct quota_conn a = {0}, b = {0};
 	struct verdict v;
 
 	/* Transaction A holds both places; B can't get one while A is in flight. */
@@ -172,13 +172,39 @@ test_reservations_bound_concurrency_and_lapse(void **state)
 	assert_int_equal(rcpt_at(fx, &l, &a, "a", T0 * SEC, &v), VK_PASS);
 	assert_int_equal(rcpt_at(fx, &l, &b, "b", T0 * SEC, &v), VK_TEMPFAIL);
 	assert_non_null(strstr(v.text, "retry in a few minutes"));
-	/* A's process dies (its hold is never released): the places lapse after 15 minutes. */
+	/* A's process dies (nothing releases it): the places lapse after 15 minutes. */
 	memset(&a, 0, sizeof(a));
 	assert_int_equal(rcpt_at(fx, &l, &b, "b", (T0 + 14 * 60) * SEC, &v), VK_TEMPFAIL);
 	assert_int_equal(rcpt_at(fx, &l, &b, "b", (T0 + 16 * 60) * SEC, &v), VK_PASS);
-	quota_release(&b, 0);
+	quota_release(&b);
 	/* Released places are free at once. */
 	assert_int_equal(send_at(fx, &l, 3, (T0 + 16 * 60) * SEC), 2);
+}
+
+static void
+test_eom_on_another_connection(void **state)
+{
+	struct fx *fx = *state;
+	struct quota_limits l = {.daily = 4};
+	struct quota_conn rc = {0}, ec = {0};
+	struct quota_usage u;
+	struct verdict v;
+
+	/* Postfix's RCPT and END-OF-MESSAGE requests may come on two connections. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rcpt_at(fx, &l, &rc, "t1", T0 * SEC, &v), VK_PASS);
+	eom_at(fx, &l, &ec, "t1", 3, T0 * SEC);
+	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
+	assert_int_equal(u.day, 3);
+	assert_int_equal(u.reserved, 0); /* the reservation went with the commit */
+	/* The RCPT connection's next transaction releases nothing more. */
+	assert_int_equal(rcpt_at(fx, &l, &rc, "t2", T0 * SEC, &v), VK_PASS);
+	assert_int_equal(rcpt_at(fx, &l, &rc, "t2", T0 * SEC, &v), VK_TEMPFAIL);
+	quota_release(&rc);
+	quota_release(&ec);
+	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
+	assert_int_equal(u.reserved, 0);
+	assert_int_equal(u.day, 3);
 }
 
 static void
@@ -186,12 +212,12 @@ test_release_refunds_rate(void **state)
 {
 	struct fx *fx = *state;
 	struct quota_limits l = {.rate_n = 1, .rate_per = 60, .burst = 1};
-	struct quota_hold h = {0};
+	struct quota_conn h = {0};
 	struct verdict v;
 
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(rcpt_at(fx, &l, &h, "r", T0 * SEC, &v), VK_PASS);
-		quota_release(&h, T0 * SEC); /* rejected later, RSET: the unit comes back */
+		quota_release(&h); /* rejected later, RSET: the unit comes back */
 	}
 	assert_int_equal(send_at(fx, &l, 2, T0 * SEC), 1);
 	assert_int_equal(send_at(fx, &l, 1, (T0 + 59) * SEC), 0);
@@ -203,20 +229,20 @@ test_commit_counts_what_postfix_accepted(void **state)
 {
 	struct fx *fx = *state;
 	struct quota_limits l = {.daily = 10};
-	struct quota_hold h = {0};
+	struct quota_conn h = {0};
 	struct quota_usage u;
 	struct verdict v;
 
 	/* 3 reserved, Postfix accepted 2 (another restriction rejected one). */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(rcpt_at(fx, &l, &h, "c", T0 * SEC, &v), VK_PASS);
-	eom_at(fx, &l, &h, 2, T0 * SEC);
+	eom_at(fx, &l, &h, "c", 2, T0 * SEC);
 	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
 	assert_int_equal(u.day, 2);
 	assert_int_equal(u.reserved, 0);
 	/* END-OF-MESSAGE without RCPT checks (a wiring without them) still counts. */
 	memset(&h, 0, sizeof(h));
-	eom_at(fx, &l, &h, 5, T0 * SEC);
+	eom_at(fx, &l, &h, "d", 5, T0 * SEC);
 	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
 	assert_int_equal(u.day, 7);
 	assert_int_equal(u.total, 7);
@@ -228,7 +254,7 @@ test_month_boundary(void **state)
 	struct fx *fx = *state;
 	struct quota_limits l = {.monthly = 2};
 	int64_t dec1 = 1796083200LL; /* 2026-12-01T00:00:00Z */
-	struct quota_hold h = {0};
+	struct quota_conn h = {0};
 	struct verdict v;
 
 	assert_int_equal(send_at(fx, &l, 2, (dec1 - 3 * 86400) * SEC), 2);
@@ -236,7 +262,7 @@ test_month_boundary(void **state)
 	assert_non_null(strstr(v.text, "retry after 2026-12-01 00:00 UTC"));
 	assert_int_equal(rcpt_at(fx, &l, &h, "m", (dec1 - 1) * SEC, &v), VK_TEMPFAIL);
 	assert_non_null(strstr(v.text, "retry in 1 s"));
-	quota_release(&h, 0);
+	quota_release(&h);
 	assert_int_equal(send_at(fx, &l, 3, dec1 * SEC), 2);
 }
 
@@ -248,6 +274,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_daily_window_rolls_over, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reservations_bound_concurrency_and_lapse, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_eom_on_another_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_refunds_rate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_counts_what_postfix_accepted, setup,
 					    teardown),
