@@ -268,20 +268,44 @@ txn_lock(struct qtable *t)
 	mutex_lock_robust(&t->hdr->txn_mu);
 }
 
-/* Probe the transaction entries for ID; *SPARE gets a free or lapsed entry on the way. */
+#define TXN_TOMB 2 /* a freed entry (hashes are odd): lookups go on past it */
+
+/*
+ * Probe the transaction entries for ID, up to the first never-used entry;
+ * *SPARE gets the first entry that may be (re)used on the way: never used,
+ * freed, or lapsed (its process died before it could free it).
+ */
 static struct qtxn *
 txn_probe(struct qtable *t, const char *id, uint64_t h, int64_t now_minute, struct qtxn **spare)
 {
 	*spare = NULL;
-	for (uint32_t i = 0; i < QT_MAX_PROBE * 2; i++) {
+	for (uint32_t i = 0; i < QT_MAX_PROBE; i++) {
 		struct qtxn *x = &t->txns[(h + i) & (QTXN_MAX - 1)];
 		if (x->keyhash == h && strcmp(x->id, id) == 0)
 			return x;
-		if (*spare == NULL &&
-		    (x->keyhash == 0 || x->minute <= now_minute - (QRES_BUCKETS - 1)))
+		if (*spare == NULL && (x->keyhash == 0 || x->keyhash == TXN_TOMB ||
+				       x->minute <= now_minute - (QRES_BUCKETS - 1)))
 			*spare = x;
+		if (x->keyhash == 0)
+			break;
 	}
 	return NULL;
+}
+
+/* Free X; tombstones before a never-used entry become never-used too, so chains stay short. */
+static void
+txn_free(struct qtable *t, struct qtxn *x)
+{
+	uint32_t j = (uint32_t)(x - t->txns);
+
+	memset(x, 0, sizeof(*x));
+	x->keyhash = TXN_TOMB;
+	if (t->txns[(j + 1) & (QTXN_MAX - 1)].keyhash != 0)
+		return;
+	for (uint32_t n = 0; n < QTXN_MAX && t->txns[j].keyhash == TXN_TOMB; n++) {
+		t->txns[j].keyhash = 0;
+		j = (j - 1) & (QTXN_MAX - 1);
+	}
 }
 
 struct qtxn *
@@ -313,7 +337,7 @@ qtxn_take(struct qtable *t, const char *id, struct qtxn *out)
 	txn_lock(t);
 	if ((x = txn_probe(t, id, h, INT64_MIN / 2, &spare)) != NULL) {
 		*out = *x;
-		memset(x, 0, sizeof(*x));
+		txn_free(t, x);
 	}
 	pthread_mutex_unlock(&t->hdr->txn_mu);
 	return x != NULL;

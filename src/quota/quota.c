@@ -269,9 +269,10 @@ quota_release(struct quota_conn *qc)
 {
 	struct qtxn x;
 
-	if (quota_table && qc->instance[0] && qtxn_take(quota_table, qc->instance, &x))
+	if (quota_table && qc->held && qtxn_take(quota_table, qc->instance, &x))
 		txn_release(&x);
 	qc->instance[0] = '\0';
+	qc->held = 0;
 }
 
 /* A slot for SC, made on first use; NULL (logged) if the table is full. */
@@ -444,12 +445,23 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 	if (f->stage != STAGE_RCPT || v->kind != VK_PASS || v->would)
 		return;
 	nsc = scopes_build(conf, v, f->sender, sc);
+	for (which = 0; which < nsc && !limits_any(&sc[which].lim); which++)
+		;
+	if (which == nsc)
+		return; /* no limit: nothing to check or reserve (END-OF-MESSAGE still counts) */
 	if (qc && f->instance && f->instance[0])
 		x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000);
-	if (qc && x == NULL)
-		log_warnx("quota: no room for transaction %s (%d in flight): not reserved",
+	if (qc && x == NULL && log_allow(&full_rl))
+		log_warnx("quota: no room for transaction %s (%d in flight): checked, not reserved",
 			  f->instance ? f->instance : "-", QTXN_MAX);
-	if ((which = admit(sc, nsc, now_us, qc ? x : NULL, &r)) < 0)
+	which = admit(sc, nsc, now_us, qc ? x : NULL, &r);
+	if (x && x->n > 0)
+		qc->held = 1;
+	else if (x && x->n == 0) {
+		struct qtxn unused;
+		qtxn_take(quota_table, f->instance, &unused); /* nothing reserved: don't keep it */
+	}
+	if (which < 0)
 		return;
 	v->kind = VK_TEMPFAIL;
 	v->rule = strcmp(r.kind, "rate") == 0	  ? "max_rate"

@@ -42,6 +42,7 @@
  */
 struct quota_conn {
 	char instance[QTXN_ID_MAX];
+	int held; /* this connection reserved something under INSTANCE */
 };
 
 /* Usage of one scope, for `account show` and explain. */

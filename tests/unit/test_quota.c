@@ -207,6 +207,43 @@ test_eom_on_another_connection(void **state)
 	assert_int_equal(u.day, 3);
 }
 
+/* More transactions than the table holds, one after another: freed entries are reused. */
+static void
+test_transaction_churn(void **state)
+{
+	struct fx *fx = *state;
+	struct quota_limits l = {.daily = 1000000};
+	struct quota_conn rc = {0}, ec = {0};
+	struct quota_usage u;
+	struct verdict v;
+	char inst[32];
+
+	for (int i = 0; i < 3 * QTXN_MAX; i++) {
+		snprintf(inst, sizeof(inst), "churn.%d", i);
+		assert_int_equal(rcpt_at(fx, &l, &rc, inst, T0 * SEC, &v), VK_PASS);
+		if (i % 2)
+			eom_at(fx, &l, &ec, inst, 1, T0 * SEC); /* sent */
+		/* else: aborted, released when the connection's next one starts */
+	}
+	quota_release(&rc);
+	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
+	assert_int_equal(u.day, (uint64_t)(3 * QTXN_MAX / 2));
+	assert_int_equal(u.reserved, 0);
+	/* Many in flight at once (one connection each), then all released. */
+	struct quota_conn *many = calloc(QTXN_MAX / 2, sizeof(*many));
+	for (int i = 0; i < QTXN_MAX / 2; i++) {
+		snprintf(inst, sizeof(inst), "many.%d", i);
+		assert_int_equal(rcpt_at(fx, &l, &many[i], inst, T0 * SEC, &v), VK_PASS);
+	}
+	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
+	assert_int_equal(u.reserved, (uint64_t)(QTXN_MAX / 2));
+	for (int i = 0; i < QTXN_MAX / 2; i++)
+		quota_release(&many[i]);
+	free(many);
+	assert_int_equal(quota_usage("a:acme", &l, T0, &u), 0);
+	assert_int_equal(u.reserved, 0);
+}
+
 static void
 test_release_refunds_rate(void **state)
 {
@@ -275,6 +312,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_reservations_bound_concurrency_and_lapse, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_eom_on_another_connection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transaction_churn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_refunds_rate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_counts_what_postfix_accepted, setup,
 					    teardown),
