@@ -1,6 +1,7 @@
 /* account -- states, history and settings of sending accounts; see account.h. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,12 +10,49 @@
 #include "util/text.h"
 #include "util/xalloc.h"
 
+/* A percentage, plain number in [0, 100] ("0.1" is 0.1 %). */
+static int
+check_percent(const char *value, char *err, size_t errlen)
+{
+	char *end;
+	double v = strtod(value, &end);
+
+	if (end == value || *end || !(v >= 0 && v <= 100)) {
+		snprintf(err, errlen, "'%s' is not a percentage from 0 to 100 (plain number)",
+			 value);
+		return -1;
+	}
+	return 0;
+}
+
+/* A count of recipients, at least 1. */
+static int
+check_count(const char *value, char *err, size_t errlen)
+{
+	char *end;
+	long long v = strtoll(value, &end, 10);
+
+	if (end == value || *end || v < 1 || v > 100000000) {
+		snprintf(err, errlen, "'%s' is not a whole number from 1 to 100000000", value);
+		return -1;
+	}
+	return 0;
+}
+
 const struct account_setting account_settings[] = {
     {"mode", "enforce|monitor|default",
-     "monitor: every check runs and is logged as would_refuse, the reply is DUNNO"},
-    {"auto-enforce", "on|off", "off: rates are computed but the state never changes by itself"},
-    {"note", NULL, "free text for operators"},
-    {NULL, NULL, NULL},
+     "monitor: every check runs and is logged as would_refuse, the reply is DUNNO", NULL},
+    {"auto-enforce", "on|off", "off: rates are computed but the state never changes by itself",
+     NULL},
+    {"note", NULL, "free text for operators", NULL},
+    {"min-volume", NULL, "eligible recipients in the window before rates are judged", check_count},
+    {"bounce-review", NULL, "bounce rate (percent) that puts the account under review",
+     check_percent},
+    {"bounce-pause", NULL, "bounce rate (percent) that pauses the account", check_percent},
+    {"complaint-review", NULL, "complaint rate (percent) that puts the account under review",
+     check_percent},
+    {"complaint-pause", NULL, "complaint rate (percent) that pauses the account", check_percent},
+    {NULL, NULL, NULL, NULL},
 };
 
 int
@@ -226,6 +264,13 @@ account_setting_check(const char *name, const char *value, char *err, size_t err
 	}
 	if (strlen(value) >= REASON_MAX) {
 		snprintf(err, errlen, "%s: value too long", name);
+		return -1;
+	}
+	if (s->check) {
+		char why[200];
+		if (s->check(value, why, sizeof(why)) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", name, why);
 		return -1;
 	}
 	if (s->values == NULL)

@@ -41,6 +41,7 @@ enum ctype {
 	CT_SERVERS,  /* one string or a list of IP[:PORT] */
 	CT_IDLIST,   /* a list of identity source names */
 	CT_MILTER,   /* libmilter socket: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH, or "" */
+	CT_PERCENT,  /* double in [0, 100]: an integer or a float ("0.1") */
 };
 
 struct enum_val {
@@ -142,6 +143,24 @@ static const struct schema_key schema[] = {
      "mode of unix milter sockets"},
     {"feedback.rules", CT_PATH, O(feedback.rules), "outpost-bounce.rules", 0, 0, NULL,
      "bounce classification rules (status code + text -> class)"},
+    {"feedback.maillog", CT_PATH, O(feedback.maillog), "", 0, 0, NULL,
+     "the Postfix log (maillog_file or syslog file) the feedback process follows; \"\" = none"},
+    {"feedback.poll_interval", CT_MSEC, O(feedback.poll_interval), "1s", 10, 60000, NULL,
+     "how often the feedback process looks for new log lines"},
+    {"feedback.window_messages", CT_INT64, O(feedback.window_messages), "10000", 1, 100000000, NULL,
+     "reputation window: the last N eligible recipients ..."},
+    {"feedback.window_days", CT_INT, O(feedback.window_days), "90", 1, 3650, NULL,
+     "... within at most this many days"},
+    {"feedback.min_volume", CT_INT64, O(feedback.min_volume), "500", 1, 100000000, NULL,
+     "no rate is judged below this many eligible recipients in the window"},
+    {"feedback.bounce_review", CT_PERCENT, O(feedback.bounce_review), "5", 0, 100, NULL,
+     "bounce rate (percent) that puts an active account under review; 0 = never"},
+    {"feedback.bounce_pause", CT_PERCENT, O(feedback.bounce_pause), "10", 0, 100, NULL,
+     "bounce rate (percent) that pauses an account; 0 = never"},
+    {"feedback.complaint_review", CT_PERCENT, O(feedback.complaint_review), "0.1", 0, 100, NULL,
+     "complaint rate (percent) that puts an active account under review; 0 = never"},
+    {"feedback.complaint_pause", CT_PERCENT, O(feedback.complaint_pause), "0.5", 0, 100, NULL,
+     "complaint rate (percent) that pauses an account; 0 = never"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -437,6 +456,34 @@ set_number(struct loader *ld, const struct schema_key *k, const config_setting_t
 	return 0;
 }
 
+/* A percentage: an integer, a float or a numeric string, within [min, max]. */
+static int
+set_percent(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	    const char *str)
+{
+	int t = s ? config_setting_type(s) : CONFIG_TYPE_STRING;
+	double v;
+	char *end;
+
+	if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else if (t == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (t == CONFIG_TYPE_STRING) {
+		if (s)
+			str = config_setting_get_string(s);
+		v = strtod(str, &end);
+		if (end == str || *end)
+			return fail(ld, s, "%s: '%s' is not a number (percent)", k->name, str);
+	} else
+		return fail(ld, s, "%s: expected a number (percent)", k->name);
+	if (!(v >= (double)k->min && v <= (double)k->max))
+		return fail(ld, s, "%s: %g is out of range [%lld, %lld]", k->name, v,
+			    (long long)k->min, (long long)k->max);
+	*(double *)((char *)ld->conf + k->off) = v;
+	return 0;
+}
+
 /*
  * Check a libmilter socket spec; on success store it in *OUT with a relative
  * unix path made absolute against DIR.
@@ -535,6 +582,8 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 		strlist_free(&tmp);
 		return r;
 	}
+	case CT_PERCENT:
+		return set_percent(ld, k, s, str);
 	default:
 		return set_number(ld, k, s, str);
 	}
@@ -697,6 +746,9 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 		break;
 	case CT_DURATION:
 		fprintf(fp, "\"%llds\"", (long long)*(const int64_t *)p);
+		break;
+	case CT_PERCENT:
+		fprintf(fp, "%g", *(const double *)p);
 		break;
 	default:
 		fprintf(fp, "%lld", (long long)*(const int64_t *)p);
