@@ -1,6 +1,7 @@
 /* account -- states, history and settings of sending accounts; see account.h. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,18 +10,79 @@
 #include "util/text.h"
 #include "util/xalloc.h"
 
+/* A percentage, plain number in [0, 100] ("0.1" is 0.1 %). */
+static int
+check_percent(const char *value, char *err, size_t errlen)
+{
+	char *end;
+	double v = strtod(value, &end);
+
+	if (end == value || *end || !(v >= 0 && v <= 100)) {
+		snprintf(err, errlen, "'%s' is not a percentage from 0 to 100 (plain number)",
+			 value);
+		return -1;
+	}
+	return 0;
+}
+
+/* A count of recipients, at least 1. */
+static int
+check_count(const char *value, char *err, size_t errlen)
+{
+	char *end;
+	long long v = strtoll(value, &end, 10);
+
+	if (end == value || *end || v < 1 || v > 100000000) {
+		snprintf(err, errlen, "'%s' is not a whole number from 1 to 100000000", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* A rate, "50/s", "600/m", "1000/h", or none. */
+static int
+check_rate(const char *value, char *err, size_t errlen)
+{
+	int64_t n, per;
+
+	if (text_rate_parse(value, &n, &per) == 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not a rate (e.g. 50/s, 600/m, 1000/h, none)", value);
+	return -1;
+}
+
+/* A quota: a number of recipients, or none (0 too). */
+static int
+check_quota(const char *value, char *err, size_t errlen)
+{
+	int64_t n;
+
+	if (text_count_parse(value, &n) == 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not a number of recipients (or none)", value);
+	return -1;
+}
+
 const struct account_setting account_settings[] = {
     {"mode", "enforce|monitor|default",
-     "monitor: every check runs and is logged as would_refuse, the reply is DUNNO"},
-    {"auto-enforce", "on|off", "off: rates are computed but the state never changes by itself"},
-    {"note", NULL, "free text for operators"},
-    {"max-rate", "#rate", "maximum send rate in recipients: N/s, N/m, N/h, or none"},
-    {"max-rate-burst", "#count",
-     "recipients sent at once after a quiet spell (0: one second's worth)"},
-    {"daily-quota", "#count", "recipients in any 24 hours, or none"},
-    {"hourly-quota", "#count", "recipients in any hour, or none"},
-    {"monthly-quota", "#count", "recipients in a calendar month (UTC), or none"},
-    {NULL, NULL, NULL},
+     "monitor: every check runs and is logged as would_refuse, the reply is DUNNO", NULL},
+    {"auto-enforce", "on|off", "off: rates are computed but the state never changes by itself",
+     NULL},
+    {"note", NULL, "free text for operators", NULL},
+    {"min-volume", NULL, "eligible recipients in the window before rates are judged", check_count},
+    {"bounce-review", NULL, "bounce rate (percent) that puts the account under review",
+     check_percent},
+    {"bounce-pause", NULL, "bounce rate (percent) that pauses the account", check_percent},
+    {"complaint-review", NULL, "complaint rate (percent) that puts the account under review",
+     check_percent},
+    {"complaint-pause", NULL, "complaint rate (percent) that pauses the account", check_percent},
+    {"max-rate", NULL, "maximum send rate in recipients: N/s, N/m, N/h, or none", check_rate},
+    {"max-rate-burst", NULL, "recipients sent at once after a quiet spell (0: one second's worth)",
+     check_quota},
+    {"daily-quota", NULL, "recipients in any 24 hours, or none", check_quota},
+    {"hourly-quota", NULL, "recipients in any hour, or none", check_quota},
+    {"monthly-quota", NULL, "recipients in a calendar month (UTC), or none", check_quota},
+    {NULL, NULL, NULL, NULL},
 };
 
 int
@@ -234,24 +296,15 @@ account_setting_check(const char *name, const char *value, char *err, size_t err
 		snprintf(err, errlen, "%s: value too long", name);
 		return -1;
 	}
+	if (s->check) {
+		char why[200];
+		if (s->check(value, why, sizeof(why)) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
+	}
 	if (s->values == NULL)
 		return 0;
-	if (strcmp(s->values, "#rate") == 0) {
-		int64_t n, per;
-		if (text_rate_parse(value, &n, &per) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: '%s' is not a rate (e.g. 50/s, 600/m, 1000/h, none)",
-			 name, value);
-		return -1;
-	}
-	if (strcmp(s->values, "#count") == 0) {
-		int64_t n;
-		if (text_count_parse(value, &n) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: '%s' is not a number of recipients (or none)", name,
-			 value);
-		return -1;
-	}
 	text_copy(choices, sizeof(choices), s->values);
 	for (char *t = strtok_r(choices, "|", &save); t; t = strtok_r(NULL, "|", &save))
 		if (strcmp(t, value) == 0)

@@ -12,6 +12,7 @@
 #ifndef OUTPOST_ACCOUNT_H
 #define OUTPOST_ACCOUNT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/records.h"
@@ -40,6 +41,8 @@ struct account_setting {
 	const char *name;
 	const char *values; /* "enforce|monitor" style choice list, or NULL */
 	const char *help;
+	/* A check of the value beyond a choice list: 0 ok, -1 with a reason in ERR. */
+	int (*check)(const char *value, char *err, size_t errlen);
 };
 extern const struct account_setting account_settings[];
 const struct account_setting *account_setting_find(const char *name);

@@ -44,6 +44,7 @@ enum ctype {
 	CT_MILTER,   /* libmilter socket: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH, or "" */
 	CT_RATE,     /* "N/s", "N/m", "N/h", "N/d"; "" or 0: none (struct conf_rate) */
 	CT_DOUBLE,   /* a decimal number within [min, max] hundredths */
+	CT_PERCENT,  /* a percentage, a decimal number within [min, max] */
 };
 
 struct enum_val {
@@ -179,6 +180,24 @@ static const struct schema_key schema[] = {
      "recipients each sender domain sends in any 24 hours; 0: none"},
     {"limits.domain_hourly_quota", CT_INT64, O(limits.domain_hourly_quota), "0", 0, INT64_MAX, NULL,
      "recipients each sender domain sends in any hour; 0: none"},
+    {"feedback.maillog", CT_PATH, O(feedback.maillog), "", 0, 0, NULL,
+     "the Postfix log (maillog_file or syslog file) the feedback process follows; \"\" = none"},
+    {"feedback.poll_interval", CT_MSEC, O(feedback.poll_interval), "1s", 10, 60000, NULL,
+     "how often the feedback process looks for new log lines"},
+    {"feedback.window_messages", CT_INT64, O(feedback.window_messages), "10000", 1, 100000000, NULL,
+     "reputation window: the last N eligible recipients ..."},
+    {"feedback.window_days", CT_INT, O(feedback.window_days), "90", 1, 3650, NULL,
+     "... within at most this many days"},
+    {"feedback.min_volume", CT_INT64, O(feedback.min_volume), "500", 1, 100000000, NULL,
+     "no rate is judged below this many eligible recipients in the window"},
+    {"feedback.bounce_review", CT_PERCENT, O(feedback.bounce_review), "5", 0, 100, NULL,
+     "bounce rate (percent) that puts an active account under review; 0 = never"},
+    {"feedback.bounce_pause", CT_PERCENT, O(feedback.bounce_pause), "10", 0, 100, NULL,
+     "bounce rate (percent) that pauses an account; 0 = never"},
+    {"feedback.complaint_review", CT_PERCENT, O(feedback.complaint_review), "0.1", 0, 100, NULL,
+     "complaint rate (percent) that puts an active account under review; 0 = never"},
+    {"feedback.complaint_pause", CT_PERCENT, O(feedback.complaint_pause), "0.5", 0, 100, NULL,
+     "complaint rate (percent) that pauses an account; 0 = never"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -495,12 +514,13 @@ set_rate(struct loader *ld, const struct schema_key *k, const config_setting_t *
 	return 0;
 }
 
-/* A decimal number; MIN and MAX are in hundredths. */
+/* A decimal number: CT_DOUBLE within [min, max] hundredths, CT_PERCENT [min, max] percent. */
 static int
 set_double(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
 	   const char *str)
 {
 	double *dst = (double *)((char *)ld->conf + k->off), v;
+	double scale = k->type == CT_DOUBLE ? 100 : 1;
 	int t = s ? config_setting_type(s) : CONFIG_TYPE_STRING;
 	char *end;
 
@@ -516,9 +536,9 @@ set_double(struct loader *ld, const struct schema_key *k, const config_setting_t
 			return fail(ld, s, "%s: '%s' is not a number", k->name, str);
 	} else
 		return fail(ld, s, "%s: expected a number", k->name);
-	if (!(v * 100 >= (double)k->min && v * 100 <= (double)k->max))
+	if (!(v * scale >= (double)k->min && v * scale <= (double)k->max))
 		return fail(ld, s, "%s: %g is out of range [%g, %g]", k->name, v,
-			    (double)k->min / 100, (double)k->max / 100);
+			    (double)k->min / scale, (double)k->max / scale);
 	*dst = v;
 	return 0;
 }
@@ -624,6 +644,7 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 	case CT_RATE:
 		return set_rate(ld, k, s, str);
 	case CT_DOUBLE:
+	case CT_PERCENT:
 		return set_double(ld, k, s, str);
 	default:
 		return set_number(ld, k, s, str);
@@ -801,6 +822,7 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 		break;
 	}
 	case CT_DOUBLE:
+	case CT_PERCENT:
 		fprintf(fp, "%g", *(const double *)p);
 		break;
 	default:

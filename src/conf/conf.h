@@ -86,7 +86,14 @@ struct conf {
 	} milter;
 
 	struct {
-		char *rules; /* the bounce classification table */
+		char *rules;	       /* the bounce classification table */
+		char *maillog;	       /* the Postfix log the feedback process follows; "" = none */
+		int64_t poll_interval; /* milliseconds between two looks at the log */
+		int64_t window_messages; /* the reputation window: last N eligible recipients ... */
+		int window_days;	 /* ... within at most this many days */
+		int64_t min_volume;	 /* nothing is judged below this many eligible recipients */
+		double bounce_review, bounce_pause; /* percent; 0 = off */
+		double complaint_review, complaint_pause;
 	} feedback;
 
 	struct {

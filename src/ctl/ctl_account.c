@@ -9,6 +9,7 @@
 #include "quota/quota.h"
 #include "account/account.h"
 #include "account/identity.h"
+#include "feedback/reputation.h"
 #include "util/text.h"
 
 #define MAX_SPECS 64
@@ -330,6 +331,10 @@ state_txn(struct store_txn *txn, void *arg)
 
 	if (rc != STORE_OK)
 		return rc;
+	/* A resume starts a fresh reputation window: the old bounces don't pause it again. */
+	if (op->state == AS_ACTIVE &&
+	    (rc = reputation_fresh_start(txn, op->name, op->now)) != STORE_OK)
+		return rc;
 	if (rec.state == op->state) {
 		op->unchanged = 1;
 		return STORE_OK;
@@ -580,12 +585,14 @@ const struct ctl_cmd ctl_account_cmds[] = {
     {"account", "list", cmd_list, "[--state active|review|paused] [--json]",
      "one line (or JSON object) per account"},
     {"account", "set", cmd_set, "NAME KEY=VALUE... (KEY=default resets)",
-     "settings: mode=enforce|monitor|default, auto-enforce=on|off, note=TEXT; effective on "
-     "the next request"},
+     "settings: mode=enforce|monitor|default, auto-enforce=on|off, note=TEXT, min-volume=N, "
+     "bounce-review=PCT, bounce-pause=PCT, complaint-review=PCT, complaint-pause=PCT "
+     "(percent as plain numbers: 0.1 is 0.1 %); effective on the next request"},
     {"account", "pause", cmd_pause, "NAME --reason TEXT",
      "stop the account's mail: tempfailed (or as accounts.paused_action says) until resumed"},
     {"account", "resume", cmd_resume, "NAME [--reason TEXT] [--release]",
-     "make the account active again; --release also releases the messages "
+     "make the account active again and start a fresh reputation window; --release also "
+     "releases the messages "
      "accounts.paused_action = hold parked in Postfix's hold queue (postsuper -H)"},
     {"account", "review", cmd_review, "NAME --reason TEXT",
      "put the account under review: mail flows, the state is marked"},

@@ -14,6 +14,8 @@
 #include "account/account.h"
 #include "feedback/classify.h"
 #include "feedback/ingest.h"
+#include "feedback/reputation.h"
+#include "util/text.h"
 #include "store/records.h"
 
 static void
@@ -140,11 +142,86 @@ stats_windows(struct ctl *ctl, const char *name, const struct sum_ctx *s)
 	return windows;
 }
 
+/* The reputation window, its rates and the thresholds in effect, as JSON. */
+static json_t *
+reputation_json(const struct rate_window *w, const struct rate_limits *lim, int have_fresh,
+		const struct window_rec *fresh)
+{
+	char start[32], since[32];
+
+	return json_pack(
+	    "{s:{s:I, s:I, s:I, s:I, s:I, s:s, s:f, s:s*}, s:f, s:f, s:b, "
+	    "s:{s:I, s:I, s:I, s:f, s:f, s:f, s:f}}",
+	    "window", "eligible", (json_int_t)w->eligible, "delivered", (json_int_t)w->delivered,
+	    "hard_bounces", (json_int_t)w->hard, "soft_bounces", (json_int_t)w->soft, "complaints",
+	    (json_int_t)w->complaints, "start", text_time_format(w->start, start, sizeof(start)),
+	    "span_days", w->span_days, "fresh_since",
+	    have_fresh ? text_time_format(fresh->since, since, sizeof(since)) : NULL, "bounce_rate",
+	    w->bounce_rate, "complaint_rate", w->complaint_rate, "judged", w->judged, "thresholds",
+	    "min_volume", (json_int_t)lim->min_volume, "window_messages",
+	    (json_int_t)lim->window_messages, "window_days", (json_int_t)lim->window_days,
+	    "bounce_review", lim->bounce_review, "bounce_pause", lim->bounce_pause,
+	    "complaint_review", lim->complaint_review, "complaint_pause", lim->complaint_pause);
+}
+
+static void
+reputation_print(const struct rate_window *w, const struct rate_limits *lim)
+{
+	char e[32], d[32], n[32], m[32];
+
+	printf("window:  %s eligible (%s delivered, %llu hard, %llu soft, %llu complaints) "
+	       "spanning %.1f days; at most the last %s within %lld days\n",
+	       rate_group_digits(w->eligible, e, sizeof(e)),
+	       rate_group_digits(w->delivered, d, sizeof(d)), (unsigned long long)w->hard,
+	       (unsigned long long)w->soft, (unsigned long long)w->complaints, w->span_days,
+	       rate_group_digits((uint64_t)lim->window_messages, n, sizeof(n)),
+	       (long long)lim->window_days);
+	printf("bounce rate:    %6.2f%%  (review at %g%%, pause at %g%%)\n", w->bounce_rate,
+	       lim->bounce_review, lim->bounce_pause);
+	printf("complaint rate: %6.2f%%  (review at %g%%, pause at %g%%)\n", w->complaint_rate,
+	       lim->complaint_review, lim->complaint_pause);
+	if (!w->judged)
+		printf("not judged yet: %s eligible, the minimum volume is %s\n", e,
+		       rate_group_digits((uint64_t)lim->min_volume, m, sizeof(m)));
+}
+
+struct stats_read {
+	const struct conf *conf;
+	const char *name;
+	int64_t now;
+	struct sum_ctx *s;
+	struct account_rec acct;
+	struct rate_limits lim;
+	struct rate_window w;
+	struct window_rec fresh;
+	int have_fresh;
+};
+
+static int
+stats_read(struct store_txn *txn, struct stats_read *r)
+{
+	int rc = account_get(txn, r->name, &r->acct);
+
+	if (rc == STORE_OK)
+		rc = store_scan(txn, DB_STATS, r->name, strlen(r->name) + 1, NULL, 0, sum_hour,
+				r->s);
+	if (rc == STORE_OK)
+		rc = reputation_limits(txn, r->conf, r->name, &r->lim);
+	if (rc == STORE_OK)
+		rc = reputation_window(txn, r->name, r->now, &r->lim, &r->w);
+	if (rc == STORE_OK) {
+		rc = reputation_fresh_get(txn, r->name, &r->fresh);
+		r->have_fresh = rc == STORE_OK;
+		rc = rc == STORE_ERR ? rc : STORE_OK;
+	}
+	return rc;
+}
+
 static int
 cmd_account_stats(struct ctl *ctl, int argc, char **argv)
 {
 	struct sum_ctx s;
-	struct account_rec acct;
+	struct stats_read r = {.conf = ctl->conf, .now = ctl->now, .s = &s};
 	struct store_txn *txn;
 	char *pos[1];
 	int npos, rc;
@@ -161,20 +238,24 @@ cmd_account_stats(struct ctl *ctl, int argc, char **argv)
 		s.since_hour[w] = (uint32_t)(ctl->now / 3600) - (uint32_t)whours[w] + 1;
 	if (store_read_begin(ctl->st, &txn) != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
-	rc = account_get(txn, pos[0], &acct);
-	if (rc == STORE_OK)
-		rc = store_scan(txn, DB_STATS, pos[0], strlen(pos[0]) + 1, NULL, 0, sum_hour, &s);
+	r.name = pos[0];
+	rc = stats_read(txn, &r);
 	store_read_end(txn);
 	if (rc == STORE_NOTFOUND)
 		return ctl_err(EXIT_ABSENT, "no account %s", pos[0]);
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
-	o = json_pack("{s:s, s:s, s:o}", "account", pos[0], "state", account_state_name(acct.state),
-		      "windows", stats_windows(ctl, pos[0], &s));
-	if (ctl->json)
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "account", pos[0], "state",
+		      account_state_name(r.acct.state), "reason", r.acct.reason, "windows",
+		      stats_windows(ctl, pos[0], &s), "reputation",
+		      reputation_json(&r.w, &r.lim, r.have_fresh, &r.fresh));
+	if (ctl->json) {
 		ctl_json_print(o);
-	else
-		printf("state: %s\n", account_state_name(acct.state));
+	} else {
+		reputation_print(&r.w, &r.lim);
+		printf("state: %s%s%s\n", account_state_name(r.acct.state),
+		       r.acct.reason[0] ? " -- " : "", r.acct.reason);
+	}
 	json_decref(o);
 	return EXIT_OK;
 }
@@ -185,7 +266,9 @@ const struct ctl_cmd ctl_ingest_cmds[] = {
      "final result once per account, hard bounces suppressed for the account; reading the same "
      "lines again counts nothing twice"},
     {"account", "stats", cmd_account_stats, "NAME [--json]",
-     "delivered, hard/soft bounces, blocks, deferrals over 24 h, 7 d and 30 d, with the bounce "
-     "rate (hard / (delivered + hard + soft))"},
+     "delivered, hard/soft bounces, blocks, deferrals over 24 h, 7 d and 30 d; the reputation "
+     "window (last feedback.window_messages eligible recipients within feedback.window_days), "
+     "its bounce rate (hard / (delivered + hard + soft)) and complaint rate (complaints / "
+     "delivered), the thresholds in effect and the state"},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -48,6 +48,8 @@ struct ingest {
 	struct qent *map[QMAP_BUCKETS];
 	struct pending *pend;
 	size_t npend;
+	char (*touched)[ACCOUNT_NAME_MAX]; /* accounts with new results, for the rate checks */
+	size_t ntouched, cap_touched;
 	struct ingest_stats stats;
 };
 
@@ -118,6 +120,7 @@ ingest_destroy(struct ingest *ing)
 			free(e);
 		}
 	free(ing->pend);
+	free(ing->touched);
 	free(ing);
 }
 
@@ -302,6 +305,9 @@ stats_add(struct store_txn *txn, const char *account, int64_t when, int field)
 struct flush_ctx {
 	struct ingest *ing;
 	struct ingest_stats delta;
+	const char *meta_key; /* with its value, written in the same transaction */
+	const void *meta_val;
+	size_t meta_len;
 };
 
 static int
@@ -341,24 +347,68 @@ flush_all(struct store_txn *txn, void *arg)
 	for (size_t i = 0; i < fc->ing->npend; i++)
 		if (flush_one(txn, fc, &fc->ing->pend[i]) != STORE_OK)
 			return STORE_ERR;
+	if (fc->meta_key)
+		return store_put(txn, DB_META, fc->meta_key, strlen(fc->meta_key), fc->meta_val,
+				 fc->meta_len);
 	return STORE_OK;
+}
+
+static void
+touch(struct ingest *ing, const char *account)
+{
+	for (size_t i = ing->ntouched; i-- > 0;)
+		if (strcmp(ing->touched[i], account) == 0)
+			return;
+	if (ing->ntouched == ing->cap_touched) {
+		ing->cap_touched = ing->cap_touched ? ing->cap_touched * 2 : 16;
+		ing->touched = xrealloc(ing->touched, ing->cap_touched * sizeof(*ing->touched));
+	}
+	text_copy(ing->touched[ing->ntouched++], ACCOUNT_NAME_MAX, account);
+}
+
+void
+ingest_touched(const struct ingest *ing, void (*fn)(const char *account, void *arg), void *arg)
+{
+	for (size_t i = 0; i < ing->ntouched; i++)
+		fn(ing->touched[i], arg);
+}
+
+void
+ingest_touched_clear(struct ingest *ing)
+{
+	ing->ntouched = 0;
+}
+
+static int
+commit(struct ingest *ing, struct flush_ctx *fc)
+{
+	if (store_write(ing->st, flush_all, fc) != STORE_OK) {
+		log_warnx("ingest: %s", store_error(ing->st));
+		return -1;
+	}
+	for (int i = 0; i < SF_COUNT; i++)
+		ing->stats.counted[i] += fc->delta.counted[i];
+	ing->stats.duplicates += fc->delta.duplicates;
+	ing->stats.suppressed += fc->delta.suppressed;
+	for (size_t i = 0; i < ing->npend; i++)
+		if (i == 0 || strcmp(ing->pend[i].account, ing->pend[i - 1].account) != 0)
+			touch(ing, ing->pend[i].account);
+	ing->npend = 0;
+	return 0;
 }
 
 int
 ingest_flush(struct ingest *ing)
 {
-	struct flush_ctx fc = {ing, {0}};
+	struct flush_ctx fc = {.ing = ing};
 
-	if (ing->npend == 0)
-		return 0;
-	if (store_write(ing->st, flush_all, &fc) != STORE_OK) {
-		log_warnx("ingest: %s", store_error(ing->st));
-		return -1;
-	}
-	for (int i = 0; i < SF_COUNT; i++)
-		ing->stats.counted[i] += fc.delta.counted[i];
-	ing->stats.duplicates += fc.delta.duplicates;
-	ing->stats.suppressed += fc.delta.suppressed;
-	ing->npend = 0;
-	return 0;
+	return ing->npend ? commit(ing, &fc) : 0;
+}
+
+int
+ingest_commit(struct ingest *ing, const char *key, const void *val, size_t vlen)
+{
+	struct flush_ctx fc = {.ing = ing, .meta_key = key, .meta_val = val, .meta_len = vlen};
+
+	return commit(ing, &fc);
 }

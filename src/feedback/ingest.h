@@ -41,6 +41,16 @@ void ingest_destroy(struct ingest *ing);
 int ingest_line(struct ingest *ing, const char *line, size_t len, int64_t now);
 /* Commit what is pending.  0, or -1 on a store failure (logged). */
 int ingest_flush(struct ingest *ing);
+/*
+ * Commit what is pending and, in the same transaction, DB_META KEY = VAL (the
+ * log follower's position: a crash then never counts a line twice nor skips
+ * one).  Written even with nothing pending.  0, or -1 on a store failure (logged).
+ */
+int ingest_commit(struct ingest *ing, const char *key, const void *val, size_t vlen);
+/* Call FN for each account that got results since the last ingest_touched_clear(). */
+void ingest_touched(const struct ingest *ing, void (*fn)(const char *account, void *arg),
+		    void *arg);
+void ingest_touched_clear(struct ingest *ing);
 const struct ingest_stats *ingest_get_stats(const struct ingest *ing);
 
 #endif

@@ -32,8 +32,8 @@ struct children *children_create(size_t max);
 void children_destroy(struct children *ch);
 /* Start or stop workers so that slots 0..N-1 run under CONF. */
 void children_resize(struct children *ch, int n);
-/* Start or stop the milters CONF asks for. */
-void children_milters(struct children *ch, const struct conf *conf);
+/* Start or stop the milters and the feedback process CONF asks for. */
+void children_extras(struct children *ch, const struct conf *conf);
 /* Replace every running worker by one started with CONF (rolling restart); milters reload. */
 void children_replace_all(struct children *ch, const struct conf *conf);
 void children_start_all(struct children *ch, const struct conf *conf, const int *fds, int nfds);

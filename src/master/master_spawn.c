@@ -3,8 +3,11 @@
  * backoff.  Each slot runs one worker; a worker that exits 0 (it retired or
  * was replaced) is started again at once, one that crashed after a delay that
  * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
- * Slots 0..max-1 are policy workers; the two after them are the milters
- * (milter.listen, milter.non_smtpd_listen), supervised the same way.
+ * Slots 0..max-1 are policy workers; the three after them are the milters
+ * (milter.listen, milter.non_smtpd_listen) and the feedback process
+ * (feedback.maillog), each wanted when its setting is not empty and supervised
+ * the same way.  The feedback process is never doubled: on reload it is
+ * stopped, and its successor starts once it has exited.
  */
 #include "config.h"
 
@@ -22,6 +25,7 @@
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xalloc.h"
+#include "feedback/feedback.h"
 #include "milter/milter.h"
 #include "worker/worker.h"
 
@@ -39,12 +43,12 @@ struct slot {
 	int active; /* slot in use at the current worker count */
 };
 
-#define MILTER_SLOTS 2
+#define EXTRA_SLOTS 3 /* milter, non-SMTP milter, feedback */
 
 struct children {
 	struct slot *slots;
 	size_t max;   /* policy worker slots */
-	size_t total; /* max + MILTER_SLOTS */
+	size_t total; /* max + EXTRA_SLOTS */
 	int n;	      /* wanted worker count */
 	const struct conf *conf;
 	const int *fds;
@@ -69,7 +73,7 @@ children_create(size_t max)
 	struct children *ch = xcalloc(1, sizeof(*ch));
 
 	ch->max = max;
-	ch->total = max + MILTER_SLOTS;
+	ch->total = max + EXTRA_SLOTS;
 	ch->slots = xcalloc(ch->total, sizeof(*ch->slots));
 	ch->stats = mmap(NULL, ch->total * sizeof(*ch->stats), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -88,22 +92,35 @@ children_destroy(struct children *ch)
 	free(ch);
 }
 
-/* Fork the worker of slot I.  Signals are blocked across fork so that the
- * child never runs the master's handlers; it resets them before unblocking. */
-/* In the child: become the worker or milter of slot I (never returns). */
+/* What slot I runs, for the log and status. */
+static const char *
+slot_kind(const struct children *ch, size_t i)
+{
+	if (i < ch->max)
+		return "policy";
+	return i == ch->max ? "milter" : i == ch->max + 1 ? "milter-non-smtpd" : "feedback";
+}
+
+/* In the child: become the worker, milter or feedback process of slot I (never returns). */
 static void
 child_main(struct children *ch, int i)
 {
 	struct worker_args args = {ch->conf, ch->fds, ch->nfds, i, &ch->stats[i]};
 	struct milter_args margs = {ch->conf, i == (int)ch->max + 1, &ch->stats[i]};
+	struct feedback_args fargs = {ch->conf, &ch->stats[i]};
 
 	if ((size_t)i >= ch->max) {
 		for (int f = 0; f < ch->nfds; f++)
 			close(ch->fds[f]);
+		if ((size_t)i == ch->max + 2)
+			feedback_main(&fargs);
 		milter_main(&margs);
 	}
 	worker_main(&args);
 }
+
+/* Fork the child of slot I.  Signals are blocked across fork so that the
+ * child never runs the master's handlers; it resets them before unblocking. */
 
 static void
 spawn(struct children *ch, int i)
@@ -131,7 +148,7 @@ spawn(struct children *ch, int i)
 	}
 	ch->slots[i].pid = pid;
 	ch->slots[i].started = time(NULL);
-	log_debug("started %s %d pid %ld", (size_t)i < ch->max ? "worker" : "milter", i, (long)pid);
+	log_debug("started %s %d pid %ld", slot_kind(ch, (size_t)i), i, (long)pid);
 }
 
 void
@@ -141,22 +158,24 @@ children_start_all(struct children *ch, const struct conf *conf, const int *fds,
 	ch->fds = fds;
 	ch->nfds = nfds;
 	children_resize(ch, conf->policy.workers);
-	children_milters(ch, conf);
+	children_extras(ch, conf);
 }
 
-/* The milter slot I is wanted when its listen address is set. */
+/* The setting that makes extra slot I wanted when it is not empty. */
 static const char *
-milter_spec(const struct conf *conf, size_t i, size_t max)
+extra_spec(const struct conf *conf, size_t i, size_t max)
 {
-	return i == max ? conf->milter.listen : conf->milter.non_smtpd_listen;
+	if (i == max)
+		return conf->milter.listen;
+	return i == max + 1 ? conf->milter.non_smtpd_listen : conf->feedback.maillog;
 }
 
 void
-children_milters(struct children *ch, const struct conf *conf)
+children_extras(struct children *ch, const struct conf *conf)
 {
 	for (size_t i = ch->max; i < ch->total; i++) {
 		struct slot *s = &ch->slots[i];
-		int want = milter_spec(conf, i, ch->max)[0] != '\0';
+		int want = extra_spec(conf, i, ch->max)[0] != '\0';
 		if (want && !s->active) {
 			s->active = 1;
 			s->backoff_ms = 0;
@@ -212,7 +231,11 @@ children_replace_all(struct children *ch, const struct conf *conf)
 		struct slot *s = &ch->slots[i];
 		if (s->pid <= 0)
 			continue;
-		if (strcmp(milter_spec(old, i, ch->max), milter_spec(conf, i, ch->max)) == 0) {
+		if (i == ch->max + 2) {
+			kill(s->pid, SIGTERM); /* its successor starts when it has exited */
+			continue;
+		}
+		if (strcmp(extra_spec(old, i, ch->max), extra_spec(conf, i, ch->max)) == 0) {
 			kill(s->pid, SIGUSR1); /* same socket: reload in place, no session lost */
 		} else if (ch->nretired < MAX_RETIRED) {
 			kill(s->pid, SIGTERM);
@@ -222,7 +245,7 @@ children_replace_all(struct children *ch, const struct conf *conf)
 			    now_ms() + BACKOFF_MIN_MS; /* let the old one free the port */
 		}
 	}
-	children_milters(ch, conf);
+	children_extras(ch, conf);
 }
 
 /* A child exited: forget it, and schedule its slot's next worker. */
@@ -247,18 +270,18 @@ child_exited(struct children *ch, pid_t pid, int status)
 			return;
 		}
 		if (WIFSIGNALED(status))
-			log_warnx("worker %zu (pid %ld) killed by signal %d", i, (long)pid,
-				  WTERMSIG(status));
+			log_warnx("%s %zu (pid %ld) killed by signal %d", slot_kind(ch, i), i,
+				  (long)pid, WTERMSIG(status));
 		else
-			log_warnx("worker %zu (pid %ld) exited with status %d", i, (long)pid,
-				  WEXITSTATUS(status));
+			log_warnx("%s %zu (pid %ld) exited with status %d", slot_kind(ch, i), i,
+				  (long)pid, WEXITSTATUS(status));
 		if (time(NULL) - s->started >= STABLE_SECS)
 			s->backoff_ms = 0;
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (s->backoff_ms > BACKOFF_MAX_MS)
 			s->backoff_ms = BACKOFF_MAX_MS;
 		s->respawn_at_ms = now_ms() + s->backoff_ms;
-		log_warnx("worker %zu restarts in %ld ms", i, s->backoff_ms);
+		log_warnx("%s %zu restarts in %ld ms", slot_kind(ch, i), i, s->backoff_ms);
 		return;
 	}
 }
@@ -353,19 +376,15 @@ children_status(const struct children *ch)
 		    arr,
 		    json_pack(
 			"{s:i, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			"slot", (int)i, "kind",
-			i < ch->max    ? "policy"
-			: i == ch->max ? "milter"
-				       : "milter-non-smtpd",
-			"pid", (json_int_t)s->pid, "started",
-			s->pid ? text_time_format(s->started, when, sizeof(when)) : "", "restarts",
-			(json_int_t)s->restarts, "connections", (json_int_t)w->connections,
-			"open_connections", (json_int_t)w->open_connections, "requests",
-			(json_int_t)w->requests, "refusals", (json_int_t)w->refusals,
-			"would_refuse", (json_int_t)w->would_refuse, "rcpt_requests",
-			(json_int_t)w->rcpt_requests, "eom_requests", (json_int_t)w->eom_requests,
-			"bad_requests", (json_int_t)w->bad_requests, "store_errors",
-			(json_int_t)w->store_errors));
+			"slot", (int)i, "kind", slot_kind(ch, i), "pid", (json_int_t)s->pid,
+			"started", s->pid ? text_time_format(s->started, when, sizeof(when)) : "",
+			"restarts", (json_int_t)s->restarts, "connections",
+			(json_int_t)w->connections, "open_connections",
+			(json_int_t)w->open_connections, "requests", (json_int_t)w->requests,
+			"refusals", (json_int_t)w->refusals, "would_refuse",
+			(json_int_t)w->would_refuse, "rcpt_requests", (json_int_t)w->rcpt_requests,
+			"eom_requests", (json_int_t)w->eom_requests, "bad_requests",
+			(json_int_t)w->bad_requests, "store_errors", (json_int_t)w->store_errors));
 	}
 	return arr;
 }

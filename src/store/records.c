@@ -252,6 +252,68 @@ rec_stats_decode(const void *data, size_t len, struct stats_rec *r)
 	return b.bad ? -1 : 0;
 }
 
+size_t
+rec_maillog_pos_encode(const struct maillog_pos_rec *r, uint8_t *buf, size_t len)
+{
+	struct rbuf b = WBUF(buf, len);
+
+	put_u8(&b, 1);
+	put_i64(&b, (int64_t)r->dev);
+	put_i64(&b, (int64_t)r->ino);
+	put_i64(&b, (int64_t)r->offset);
+	put_u32(&b, r->head_len);
+	put_i64(&b, (int64_t)r->head_hash);
+	return b.bad ? 0 : b.off;
+}
+
+int
+rec_maillog_pos_decode(const void *data, size_t len, struct maillog_pos_rec *r)
+{
+	struct rbuf b = RBUF(data, len);
+
+	memset(r, 0, sizeof(*r));
+	if (get_u8(&b) != 1)
+		return -1;
+	r->dev = (uint64_t)get_i64(&b);
+	r->ino = (uint64_t)get_i64(&b);
+	r->offset = (uint64_t)get_i64(&b);
+	r->head_len = get_u32(&b);
+	r->head_hash = (uint64_t)get_i64(&b);
+	return b.bad ? -1 : 0;
+}
+
+size_t
+rec_window_encode(const struct window_rec *r, uint8_t *buf, size_t len)
+{
+	struct rbuf b = WBUF(buf, len);
+
+	put_u8(&b, 1);
+	put_i64(&b, r->since);
+	put_u8(&b, SF_COUNT);
+	for (int i = 0; i < SF_COUNT; i++)
+		put_u32(&b, r->base.n[i]);
+	return b.bad ? 0 : b.off;
+}
+
+int
+rec_window_decode(const void *data, size_t len, struct window_rec *r)
+{
+	struct rbuf b = RBUF(data, len);
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (get_u8(&b) != 1)
+		return -1;
+	r->since = get_i64(&b);
+	n = get_u8(&b);
+	for (int i = 0; i < n; i++) {
+		uint32_t v = get_u32(&b);
+		if (i < SF_COUNT)
+			r->base.n[i] = v;
+	}
+	return b.bad ? -1 : 0;
+}
+
 const char *
 stats_field_name(int field)
 {

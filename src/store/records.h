@@ -83,6 +83,22 @@ struct stats_rec {
 	uint32_t n[SF_COUNT];
 };
 
+/* DB_META "maillog_pos": where the feedback process is in the Postfix log (feedback/follow.h).
+ * Written in the same transaction as the counters of the lines before OFFSET. */
+struct maillog_pos_rec {
+	uint64_t dev, ino;  /* the file's identity */
+	uint64_t offset;    /* just past the last complete line counted */
+	uint32_t head_len;  /* bytes at the file's start hashed (at most 256) ... */
+	uint64_t head_hash; /* ... so a new file that reuses the inode is told apart */
+};
+
+/* DB_META "window:" ACCOUNT: the account's reputation window starts at SINCE (set by an
+ * operator's resume); BASE holds what SINCE's hour had counted by then, left out of the window. */
+struct window_rec {
+	int64_t since;
+	struct stats_rec base;
+};
+
 #define RECORD_MAX 1024
 
 size_t rec_suppress_encode(const struct suppress_rec *r, uint8_t *buf, size_t len);
@@ -94,6 +110,10 @@ int rec_history_decode(const void *data, size_t len, struct history_rec *r);
 size_t rec_stats_encode(const struct stats_rec *r, uint8_t *buf, size_t len);
 int rec_stats_decode(const void *data, size_t len, struct stats_rec *r);
 const char *stats_field_name(int field);
+size_t rec_maillog_pos_encode(const struct maillog_pos_rec *r, uint8_t *buf, size_t len);
+int rec_maillog_pos_decode(const void *data, size_t len, struct maillog_pos_rec *r);
+size_t rec_window_encode(const struct window_rec *r, uint8_t *buf, size_t len);
+int rec_window_decode(const void *data, size_t len, struct window_rec *r);
 size_t rec_message_encode(const struct message_rec *r, uint8_t *buf, size_t len);
 int rec_message_decode(const void *data, size_t len, struct message_rec *r);
 

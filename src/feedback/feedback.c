@@ -1,0 +1,251 @@
+/* feedback -- the log-following child process; see feedback.h. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "feedback.h"
+#include "feedback/classify.h"
+#include "feedback/follow.h"
+#include "feedback/ingest.h"
+#include "feedback/reputation.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+#include "worker/worker.h"
+
+#define POS_KEY "maillog_pos"
+#define CHUNK_LINES 1024 /* below ingest's batch: nothing commits without the position */
+#define CHUNKS_PER_TICK 64
+#define MEMO_MAX 256
+
+struct feedback {
+	const struct conf *conf;
+	struct worker_stats *stats;
+	struct store *st;
+	struct classify_rules *rules;
+	struct ingest *ing;
+	struct follow *fol;
+	struct event_base *base;
+	struct event *ev_tick, *ev_term, *ev_int;
+	struct maillog_pos_rec last; /* the position last committed */
+	int committed;
+	/* would-be transitions already logged (auto-enforce=off), so each is logged once */
+	char memo[MEMO_MAX][ACCOUNT_NAME_MAX];
+	int memo_to[MEMO_MAX];
+	int nmemo;
+};
+
+static int
+on_line(const char *line, size_t len, void *arg)
+{
+	struct feedback *fb = arg;
+
+	fb->stats->requests++;
+	return ingest_line(fb->ing, line, len, (int64_t)time(NULL));
+}
+
+struct judge {
+	struct feedback *fb;
+	const char *account;
+	struct reputation_verdict v;
+};
+
+static int
+judge_txn(struct store_txn *txn, void *arg)
+{
+	struct judge *j = arg;
+	int rc = reputation_enforce(txn, j->fb->conf, j->account, (int64_t)time(NULL), &j->v);
+
+	return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+/* Log a would-be transition once per account and target state. */
+static int
+memo_new(struct feedback *fb, const char *account, int to)
+{
+	int i;
+
+	for (i = 0; i < fb->nmemo; i++)
+		if (strcmp(fb->memo[i], account) == 0)
+			break;
+	if (i < fb->nmemo && fb->memo_to[i] == to)
+		return 0;
+	if (i == fb->nmemo && fb->nmemo < MEMO_MAX)
+		fb->nmemo++;
+	else if (i == fb->nmemo)
+		i = 0;
+	text_copy(fb->memo[i], ACCOUNT_NAME_MAX, account);
+	fb->memo_to[i] = to;
+	return 1;
+}
+
+/* Judge ACCOUNT's rates and log any change of state (after the commit). */
+static void
+judge(const char *account, void *arg)
+{
+	struct judge j = {.fb = arg, .account = account};
+
+	if (store_write(j.fb->st, judge_txn, &j) != STORE_OK) {
+		log_warnx("feedback: judging account %s: %s", account, store_error(j.fb->st));
+		return;
+	}
+	if (j.v.to < 0)
+		return;
+	if (j.v.applied)
+		log_info("account=%s state %s -> %s by=%s reason=\"%s\"", account,
+			 account_state_name(j.v.from), account_state_name(j.v.to), j.v.by,
+			 j.v.reason);
+	else if (memo_new(j.fb, account, j.v.to))
+		log_info("account=%s would move %s -> %s (auto-enforce=off) by=%s reason=\"%s\"",
+			 account, account_state_name(j.v.from), account_state_name(j.v.to), j.v.by,
+			 j.v.reason);
+}
+
+static int
+pos_equal(const struct maillog_pos_rec *a, const struct maillog_pos_rec *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->offset == b->offset &&
+	       a->head_len == b->head_len && a->head_hash == b->head_hash;
+}
+
+/* Commit the pending counts with the position in the log; then judge the accounts. */
+static int
+checkpoint(struct feedback *fb)
+{
+	struct maillog_pos_rec pos = {0};
+	uint8_t buf[64];
+	size_t n;
+
+	if (follow_position(fb->fol, &pos) < 0)
+		return ingest_flush(fb->ing);
+	if (fb->committed && pos_equal(&pos, &fb->last))
+		return ingest_flush(fb->ing);
+	if ((n = rec_maillog_pos_encode(&pos, buf, sizeof(buf))) == 0 ||
+	    ingest_commit(fb->ing, POS_KEY, buf, n) < 0)
+		return -1;
+	fb->last = pos;
+	fb->committed = 1;
+	ingest_touched(fb->ing, judge, fb);
+	ingest_touched_clear(fb->ing);
+	return 0;
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct feedback *fb = arg;
+	int64_t ms = fb->conf->feedback.poll_interval;
+	struct timeval tv;
+	int i, n = 0;
+
+	for (i = 0; i < CHUNKS_PER_TICK; i++) {
+		if ((n = follow_read(fb->fol, CHUNK_LINES, on_line, fb)) < 0 ||
+		    checkpoint(fb) < 0) {
+			log_warnx("feedback: store failure: exiting (the master restarts us)");
+			exit(1);
+		}
+		if (n < CHUNK_LINES)
+			break;
+	}
+	if (n == CHUNK_LINES)
+		ms = 0; /* a backlog: go on at once, after any signal */
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(fb->ev_tick, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct feedback *fb = arg;
+
+	if (checkpoint(fb) < 0)
+		exit(1);
+	event_base_loopexit(fb->base, NULL);
+}
+
+/* Where the last run stopped; NULL if it never ran. */
+static const struct maillog_pos_rec *
+stored_position(struct feedback *fb, struct maillog_pos_rec *pos)
+{
+	struct store_txn *txn;
+	struct store_val v;
+	int rc;
+
+	if (store_read_begin(fb->st, &txn) != STORE_OK)
+		fatalx("feedback: %s", store_error(fb->st));
+	rc = store_get(txn, DB_META, POS_KEY, strlen(POS_KEY), &v);
+	if (rc == STORE_OK && rec_maillog_pos_decode(v.data, v.len, pos) < 0)
+		rc = STORE_NOTFOUND;
+	store_read_end(txn);
+	if (rc == STORE_ERR)
+		fatalx("feedback: %s", store_error(fb->st));
+	if (rc == STORE_OK) {
+		fb->last = *pos;
+		fb->committed = 1;
+	}
+	return rc == STORE_OK ? pos : NULL;
+}
+
+static void
+feedback_setup(struct feedback *fb)
+{
+	const struct conf *conf = fb->conf;
+	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
+	struct maillog_pos_rec pos;
+	struct timeval now = {0, 0};
+	char err[512], what[4400];
+
+	if ((fb->st = store_open(conf->store.path, &so, err, sizeof(err))) == NULL)
+		fatalx("feedback: %s", err);
+	if ((fb->rules = classify_load(conf->feedback.rules, err, sizeof(err))) == NULL)
+		fatalx("feedback: %s", err);
+	fb->ing = ingest_create(conf, fb->st, fb->rules);
+	fb->fol = follow_create(conf->feedback.maillog);
+	follow_resume(fb->fol, stored_position(fb, &pos), what, sizeof(what));
+	log_info("feedback: %s", what);
+	if ((fb->base = event_base_new()) == NULL)
+		fatalx("feedback: cannot create event base");
+	fb->ev_tick = evtimer_new(fb->base, tick_cb, fb);
+	fb->ev_term = evsignal_new(fb->base, SIGTERM, signal_cb, fb);
+	fb->ev_int = evsignal_new(fb->base, SIGINT, signal_cb, fb);
+	event_add(fb->ev_term, NULL);
+	event_add(fb->ev_int, NULL);
+	evtimer_add(fb->ev_tick, &now);
+}
+
+void
+feedback_main(const struct feedback_args *args)
+{
+	struct feedback *fb = xcalloc(1, sizeof(*fb));
+
+	log_procname("feedback");
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
+	signal(SIGHUP, SIG_IGN);	  /* reload: the master restarts us */
+	signal(SIGPIPE, SIG_IGN);
+	fb->conf = args->conf;
+	fb->stats = args->stats;
+	feedback_setup(fb);
+	if (getppid() == 1)
+		exit(0); /* the master died before we set PDEATHSIG */
+	event_base_dispatch(fb->base);
+	event_free(fb->ev_tick);
+	event_free(fb->ev_term);
+	event_free(fb->ev_int);
+	event_base_free(fb->base);
+	follow_destroy(fb->fol);
+	ingest_destroy(fb->ing);
+	classify_free(fb->rules);
+	store_close(fb->st);
+	free(fb);
+	exit(0);
+}
