@@ -25,23 +25,22 @@ advance(struct window *w, int64_t now)
 
 	if (idx <= w->newest)
 		return; /* same bucket, or the clock went back: keep everything */
-	if (idx - w->newest >= WINDOW_SLOTS)
+	if (idx - w->newest >= WINDOW_SLOTS) {
 		memset(w->b, 0, sizeof(w->b));
-	else
-		for (int64_t i = w->newest + 1; i <= idx; i++)
+		w->sum = 0;
+	} else
+		for (int64_t i = w->newest + 1; i <= idx; i++) {
+			w->sum -= w->b[i % WINDOW_SLOTS];
 			w->b[i % WINDOW_SLOTS] = 0;
+		}
 	w->newest = idx;
 }
 
 uint64_t
 window_count(struct window *w, int64_t now)
 {
-	uint64_t sum = 0;
-
 	advance(w, now);
-	for (int i = 0; i < WINDOW_SLOTS; i++)
-		sum += w->b[i];
-	return sum;
+	return w->sum;
 }
 
 void
@@ -51,7 +50,10 @@ window_add(struct window *w, int64_t now, uint32_t n)
 
 	advance(w, now);
 	b = &w->b[w->newest % WINDOW_SLOTS];
-	*b = *b > UINT32_MAX - n ? UINT32_MAX : *b + n;
+	if (n > UINT32_MAX - *b)
+		n = UINT32_MAX - *b;
+	*b += n;
+	w->sum += n;
 }
 
 int
@@ -111,8 +113,10 @@ window_decode(const void *data, size_t len, struct window *w)
 	if (window_init(w, (int64_t)span) < 0)
 		return -1;
 	w->newest = (int64_t)newest;
-	for (int k = 0; k < WINDOW_SLOTS; k++)
+	for (int k = 0; k < WINDOW_SLOTS; k++) {
 		for (int i = 0; i < 4; i++)
 			w->b[k] |= (uint32_t)p[17 + 4 * k + i] << (8 * i);
+		w->sum += w->b[k];
+	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 struct window {
 	int64_t span;	/* seconds covered, a multiple of WINDOW_BUCKETS */
 	int64_t newest; /* index (time / width) of the newest bucket written */
+	uint64_t sum;	/* of the buckets: counting never walks them all */
 	uint32_t b[WINDOW_SLOTS];
 };
 
