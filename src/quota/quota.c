@@ -416,15 +416,61 @@ refusal_text(const struct scope *sc, const struct refusal *r, int64_t now, char 
 		    who, (long long)r->limit, when);
 }
 
+/* V becomes the tempfail of refusal R in scope SC (would_refuse in monitor mode). */
+static void
+verdict_refuse(struct verdict *v, const struct scope *sc, const struct refusal *r, int64_t now)
+{
+	int rate = strcmp(r->kind, "rate") == 0;
+
+	v->kind = VK_TEMPFAIL;
+	v->rule = rate				   ? "max_rate"
+		  : strcmp(r->kind, "daily") == 0  ? "daily_quota"
+		  : strcmp(r->kind, "hourly") == 0 ? "hourly_quota"
+						   : "monthly_quota";
+	text_copy(v->code, sizeof(v->code), rate ? "450" : "452");
+	text_copy(v->dsn, sizeof(v->dsn), rate ? "4.7.1" : "4.5.3");
+	refusal_text(sc, r, now, v->text, sizeof(v->text));
+	if (v->monitor) {
+		v->would = VK_TEMPFAIL;
+		v->kind = VK_PASS;
+		__atomic_fetch_add(&decide_stats.would_refuse, 1, __ATOMIC_RELAXED);
+	} else
+		__atomic_fetch_add(&decide_stats.refused[VK_TEMPFAIL], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * RCPT: admit one recipient under the transaction INSTANCE (QC NULL: only
+ * check).  The index of the refusing scope with R filled, or -1.
+ */
+static int
+rcpt_admit(struct scope *sc, int nsc, const char *instance, struct quota_conn *qc, int64_t now_us,
+	   struct refusal *r)
+{
+	struct qtxn *x = NULL, unused;
+	int which;
+
+	if (qc && instance && instance[0])
+		x = qtxn_get(quota_table, instance, 1, now_us / 60000000);
+	if (qc && x == NULL && log_allow(&full_rl))
+		log_warnx("quota: no room for transaction %s (%d in flight): checked, not reserved",
+			  instance ? instance : "-", QTXN_MAX);
+	which = admit(sc, nsc, now_us, qc ? x : NULL, r);
+	if (x && x->n > 0)
+		qc->held = 1;
+	else if (x)
+		qtxn_take(quota_table, instance, &unused); /* nothing reserved: don't keep it */
+	return which;
+}
+
 void
 quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 	     struct quota_conn *qc)
 {
 	struct scope sc[QUOTA_SCOPES];
 	struct refusal r;
-	struct qtxn *x = NULL, taken;
+	struct qtxn taken;
 	int64_t now_us;
-	int nsc, which;
+	int nsc, which, held;
 
 	if (quota_table == NULL || !v->quota || f->door != conf->quota.front_door)
 		return;
@@ -433,55 +479,23 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 		quota_release(qc); /* the connection's previous transaction ended unsent */
 		text_copy(qc->instance, sizeof(qc->instance), f->instance);
 	}
+	nsc = scopes_build(conf, v, f->sender, sc);
 	if (f->stage == STAGE_EOM) {
-		int held = qc && qtxn_take(quota_table, f->instance, &taken);
-		if (v->kind == VK_PASS && !v->would) {
-			nsc = scopes_build(conf, v, f->sender, sc);
+		held = qc && qtxn_take(quota_table, f->instance, &taken);
+		if (v->kind == VK_PASS && !v->would)
 			commit(sc, nsc, now_us, held ? &taken : NULL, f->recipient_count);
-		} else if (held)
+		else if (held)
 			txn_release(&taken);
 		return;
 	}
 	if (f->stage != STAGE_RCPT || v->kind != VK_PASS || v->would)
 		return;
-	nsc = scopes_build(conf, v, f->sender, sc);
 	for (which = 0; which < nsc && !limits_any(&sc[which].lim); which++)
 		;
 	if (which == nsc)
 		return; /* no limit: nothing to check or reserve (END-OF-MESSAGE still counts) */
-	if (qc && f->instance && f->instance[0])
-		x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000);
-	if (qc && x == NULL && log_allow(&full_rl))
-		log_warnx("quota: no room for transaction %s (%d in flight): checked, not reserved",
-			  f->instance ? f->instance : "-", QTXN_MAX);
-	which = admit(sc, nsc, now_us, qc ? x : NULL, &r);
-	if (x && x->n > 0)
-		qc->held = 1;
-	else if (x && x->n == 0) {
-		struct qtxn unused;
-		qtxn_take(quota_table, f->instance, &unused); /* nothing reserved: don't keep it */
-	}
-	if (which < 0)
-		return;
-	v->kind = VK_TEMPFAIL;
-	v->rule = strcmp(r.kind, "rate") == 0	  ? "max_rate"
-		  : strcmp(r.kind, "daily") == 0  ? "daily_quota"
-		  : strcmp(r.kind, "hourly") == 0 ? "hourly_quota"
-						  : "monthly_quota";
-	if (strcmp(r.kind, "rate") == 0) {
-		text_copy(v->code, sizeof(v->code), "450");
-		text_copy(v->dsn, sizeof(v->dsn), "4.7.1");
-	} else {
-		text_copy(v->code, sizeof(v->code), "452");
-		text_copy(v->dsn, sizeof(v->dsn), "4.5.3");
-	}
-	refusal_text(&sc[which], &r, now_us / 1000000, v->text, sizeof(v->text));
-	if (v->monitor) {
-		v->would = VK_TEMPFAIL;
-		v->kind = VK_PASS;
-		__atomic_fetch_add(&decide_stats.would_refuse, 1, __ATOMIC_RELAXED);
-	} else
-		__atomic_fetch_add(&decide_stats.refused[VK_TEMPFAIL], 1, __ATOMIC_RELAXED);
+	if ((which = rcpt_admit(sc, nsc, f->instance, qc, now_us, &r)) >= 0)
+		verdict_refuse(v, &sc[which], &r, now_us / 1000000);
 }
 
 int
