@@ -12,6 +12,8 @@
 
 #include "store/records.h"
 
+struct dns_facts;
+
 enum stage {
 	STAGE_OTHER = 0, /* CONNECT, HELO, VRFY, ETRN...: nothing to decide */
 	STAGE_MAIL,
@@ -29,8 +31,9 @@ struct facts {
 	const char *recipient;	   /* RCPT address, or NULL */
 	const char *sasl_username; /* "" when not authenticated */
 	const char *client_address;
-	unsigned recipient_count; /* at DATA/EOM */
-	int64_t now;		  /* seconds since the epoch */
+	unsigned recipient_count;    /* at DATA/EOM */
+	int64_t now;		     /* seconds since the epoch */
+	const struct dns_facts *dns; /* what DNS said (dns/dns_facts.h); NULL: not asked */
 };
 
 enum verdict_kind {

@@ -20,6 +20,8 @@
 #include "milter.h"
 #include "decide/decide.h"
 #include "decide/ledger.h"
+#include "dns/dns_facts.h"
+#include "dns/resolver.h"
 #include "suppress/suppress.h"
 #include "util/log.h"
 #include "util/siphash.h"
@@ -42,6 +44,7 @@ struct mconn {
 	char hold_reason[128];
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
 	size_t ndel;
+	struct dns_resolver *resolver; /* this connection's, made on first use (milter_dns.c) */
 };
 
 static const struct conf *volatile cur_conf;
@@ -63,6 +66,7 @@ milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *
 	milter_stats = args->stats;
 	milter_store = st;
 	milter_ledger = ledger;
+	milter_dns_init(args->conf, &args->stats->dns);
 }
 
 void
@@ -168,7 +172,13 @@ facts_fill(SMFICTX *ctx, struct mconn *mc, int stage, const char *rcpt, struct f
 static void
 milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 {
-	decide(conf_now(), milter_store, f, v);
+	const struct conf *conf = conf_now();
+	struct dns_facts df;
+	struct facts fd = *f;
+
+	if (!non_smtpd)
+		fd.dns = milter_dns_gather(&mc->resolver, conf, f, &df);
+	decide(conf, milter_store, &fd, v);
 	if (v->kind != VK_PASS && non_smtpd)
 		v->log_action = v->rule && strcmp(v->rule, "suppressed") == 0 ? "delrcpt" : "hold";
 	if (!(mc->hold_logged && v->kind != VK_PASS &&
@@ -386,6 +396,7 @@ cb_close(SMFICTX *ctx)
 
 	if (mc) {
 		message_reset(mc);
+		dns_resolver_destroy(mc->resolver);
 		free(mc);
 		smfi_setpriv(ctx, NULL);
 	}
