@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "store/records.h"
+#include "conf_dnsbl.h"
 #include "util/addr.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -45,6 +46,7 @@ enum ctype {
 	CT_RATE,     /* "N/s", "N/m", "N/h", "N/d"; "" or 0: none (struct conf_rate) */
 	CT_DOUBLE,   /* a decimal number within [min, max] hundredths */
 	CT_PERCENT,  /* a percentage, a decimal number within [min, max] */
+	CT_DNSBL,    /* the list of blocklists (conf_dnsbl.c) */
 };
 
 struct enum_val {
@@ -64,6 +66,8 @@ static const struct enum_val empty_vals[] = {
     {"hold", ACT_HOLD}, {"discard", ACT_DISCARD}, {NULL, 0}};
 static const struct enum_val door_vals[] = {
     {"policy", DOOR_POLICY}, {"milter", DOOR_MILTER}, {NULL, 0}};
+static const struct enum_val dnsfail_vals[] = {
+    {"open", DNS_FAIL_OPEN}, {"closed", DNS_FAIL_CLOSED}, {NULL, 0}};
 static const struct enum_val idsrc_vals[] = {{"sasl", ID_SASL},
 					     {"sender", ID_SENDER},
 					     {"sender_domain", ID_SENDER_DOMAIN},
@@ -133,6 +137,26 @@ static const struct schema_key schema[] = {
      "also match user+tag@domain against an entry for user@domain"},
     {"dns.servers", CT_SERVERS, O(dns.servers), "", 0, 0, NULL,
      "DNS servers (IP or IP:PORT) for the DNS checks; empty: resolv.conf"},
+    {"dns.timeout", CT_MSEC, O(dns.timeout_ms), "2s", 100, 60000, NULL,
+     "one deadline for all DNS lookups of one request (well below Postfix's "
+     "smtpd_policy_service_timeout of 100s)"},
+    {"dns.max_ttl", CT_DURATION, O(dns.max_ttl), "1h", 0, 86400 * 7, NULL,
+     "cached answers are kept for their TTL, at most this long (0: positive answers are not "
+     "cached)"},
+    {"dns.negative_ttl", CT_DURATION, O(dns.negative_ttl), "5m", 0, 86400, NULL,
+     "how long \"not listed\" and NXDOMAIN/no-record answers are cached"},
+    {"dns.cache_size", CT_INT64, O(dns.cache_size), "100000", 1, 100000000, NULL,
+     "DNS answers cached per process"},
+    {"dns.bounce_prevention", CT_BOOL, O(dns.bounce_prevention), "true", 0, 0, NULL,
+     "refuse recipients whose domain can't receive mail (NXDOMAIN 5.1.2, null MX 5.1.10, no "
+     "MX and no address 5.1.2, no MX host with an address 5.4.4); never on a DNS failure"},
+    {"dns.fail", CT_ENUM, O(dns.fail), "open", 0, 0, dnsfail_vals,
+     "a blocklist lookup that failed (timeout, SERVFAIL, error code): open (pass, log a "
+     "warning) or closed (451 4.4.3)"},
+    {"dnsbl", CT_DNSBL, 0, "", 0, 0, NULL,
+     "the blocklists: ( { zone; query = client|sender_domain; codes = [\"127.0.0.2=SBL\"] or "
+     "bitmask = [\"2=black\"]; action = tempfail|reject|review|log; skip_authenticated; "
+     "name; }, ... )"},
     {"milter.listen", CT_MILTER, O(milter.listen), "inet:10041@127.0.0.1", 0, 0, NULL,
      "milter socket (libmilter syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH); \"\": no "
      "milter"},
@@ -646,6 +670,8 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 	case CT_DOUBLE:
 	case CT_PERCENT:
 		return set_double(ld, k, s, str);
+	case CT_DNSBL:
+		return conf_dnsbl_read(s, ld->conf, ld->err, ld->errlen);
 	default:
 		return set_number(ld, k, s, str);
 	}
@@ -754,6 +780,7 @@ conf_free(struct conf *conf)
 		else if (schema[i].type == CT_LISTEN || schema[i].type == CT_SERVERS)
 			strlist_free(p);
 	}
+	conf_dnsbl_free(conf);
 	free(conf->file);
 	free(conf->dir);
 	free(conf);
@@ -765,6 +792,10 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 {
 	const void *p = (const char *)conf + k->off;
 
+	if (k->type == CT_DNSBL) {
+		conf_dnsbl_dump(conf, fp);
+		return;
+	}
 	fprintf(fp, "%s = ", k->name);
 	switch (k->type) {
 	case CT_STR:

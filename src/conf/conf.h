@@ -14,9 +14,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dns/dnsbl.h"
+
 enum conf_mode { MODE_ENFORCE, MODE_MONITOR };
 /* What happens to mail when a rule says "no": the reply class. */
 enum conf_action { ACT_DUNNO, ACT_TEMPFAIL, ACT_REJECT, ACT_HOLD, ACT_DISCARD };
+enum conf_dns_fail { DNS_FAIL_OPEN, DNS_FAIL_CLOSED };
 enum id_source { ID_SASL, ID_SENDER, ID_SENDER_DOMAIN, ID_CLIENT_ADDRESS };
 #define ID_SOURCE_MAX 4
 
@@ -75,7 +78,18 @@ struct conf {
 
 	struct {
 		struct conf_strlist servers;
+		int64_t timeout_ms;   /* one deadline for all lookups of one request */
+		int64_t max_ttl;      /* seconds: cap on a cached positive answer */
+		int64_t negative_ttl; /* seconds: NXDOMAIN / NODATA kept this long */
+		int64_t cache_size;   /* answers cached per process */
+		int bounce_prevention;
+		int fail; /* enum conf_dns_fail: a list lookup that failed */
 	} dns;
+
+	struct {
+		struct dnsbl_list *v; /* the `dnsbl` entries, in order */
+		size_t n;
+	} dnsbl;
 
 	struct {
 		char *listen;		/* libmilter syntax; "" = no milter */

@@ -69,6 +69,29 @@ status_add_store(struct ctl *ctl, json_t *o)
 				      (json_int_t)acc.entries));
 }
 
+/* One line per blocklist: ok, broken (why, since when) or not asked yet. */
+static void
+status_print_dnsbl(json_t *o)
+{
+	json_t *l;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "dnsbl"), i, l)
+	{
+		const char *state = json_string_value(json_object_get(l, "state"));
+		printf("dnsbl %s: %s, %lld lookups, %lld listed, %lld failed",
+		       json_string_value(json_object_get(l, "name")), state,
+		       (long long)json_integer_value(json_object_get(l, "lookups")),
+		       (long long)json_integer_value(json_object_get(l, "listed")),
+		       (long long)json_integer_value(json_object_get(l, "failures")));
+		if (strcmp(state, "broken") == 0)
+			printf(" -- since %s: %s",
+			       json_string_value(json_object_get(l, "failing_since")),
+			       json_string_value(json_object_get(l, "last_error")));
+		printf("\n");
+	}
+}
+
 static void
 status_print_human(json_t *o)
 {
@@ -92,6 +115,7 @@ status_print_human(json_t *o)
 	       "requests", "open", "refusals", "would", "bad", "store_errors");
 	json_array_foreach(json_object_get(o, "warnings"), i, w)
 	    printf("WARNING: %s\n", json_string_value(w));
+	status_print_dnsbl(o);
 	json_array_foreach(json_object_get(o, "workers"), i, w)
 	    printf("%-17s %-8lld %-8lld %-10lld %-6lld %-10lld %-9lld %-6lld %lld\n",
 		   json_string_value(json_object_get(w, "kind")),

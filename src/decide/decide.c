@@ -211,6 +211,8 @@ decide(const struct conf *conf, struct store *st, const struct facts *f, struct 
 		store_read_end(txn);
 		return;
 	}
+	if (v->kind == VK_PASS && v->account[0])
+		decide_dns(conf, f, v); /* steps 4-5, from the facts the front door gathered */
 	if (v->kind != VK_PASS && effective_mode(conf, txn, v->account) == MODE_MONITOR) {
 		v->would = v->kind;
 		v->kind = VK_PASS;

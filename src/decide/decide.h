@@ -9,8 +9,14 @@
  *   2. account state: paused -> accounts.paused_action; review -> pass;
  *      unknown -> accounts.unknown; no account -> accounts.unmatched;
  *   3. suppression of the recipient (account list, then the global one);
- *   4. pass -- after which the front door runs the quota step (quota.h) on
+ *   4. blocklists: a listing on a configured DNSBL -> the list's action;
+ *      a failed lookup -> dns.fail (decide_dns.c);
+ *   5. the recipient domain can't receive mail -> reject (decide_dns.c);
+ *   6. pass -- after which the front door runs the quota step (quota.h) on
  *      the account's limits decide() read into the verdict.
+ * Steps 4-5 read facts.dns, which the front door filled before the call
+ * (dns/dns_check.h): decide() itself never waits for DNS.  They apply to mail
+ * of an account only (inbound and local mail is Postfix's own business).
  * In monitor mode (global or per account) a refusal is logged as would_refuse
  * and the verdict becomes a pass.  A store failure gives store.fallback.
  */
@@ -31,6 +37,9 @@ struct decide_stats {
 extern struct decide_stats decide_stats;
 
 void decide(const struct conf *conf, struct store *st, const struct facts *f, struct verdict *v);
+
+/* Steps 4-5: apply F->dns (if any) to V, which is a pass so far. */
+void decide_dns(const struct conf *conf, const struct facts *f, struct verdict *v);
 
 /* Log VERDICT once as a key=value line (only refusals and would-refuse). */
 void decide_log(const struct facts *f, const struct verdict *v);

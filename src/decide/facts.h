@@ -13,6 +13,8 @@
 #include "quota/limits.h"
 #include "store/records.h"
 
+struct dns_facts;
+
 enum stage {
 	STAGE_OTHER = 0, /* CONNECT, HELO, VRFY, ETRN...: nothing to decide */
 	STAGE_MAIL,
@@ -30,9 +32,10 @@ struct facts {
 	const char *recipient;	   /* RCPT address, or NULL */
 	const char *sasl_username; /* "" when not authenticated */
 	const char *client_address;
-	unsigned recipient_count; /* at DATA/EOM */
-	int64_t now;		  /* seconds since the epoch */
-	int64_t now_us;		  /* the same in microseconds (0: only NOW is known) */
+	unsigned recipient_count;    /* at DATA/EOM */
+	int64_t now;		     /* seconds since the epoch */
+	int64_t now_us;		     /* the same in microseconds (0: only NOW is known) */
+	const struct dns_facts *dns; /* what DNS said (dns/dns_facts.h); NULL: not asked */
 };
 
 enum verdict_kind {

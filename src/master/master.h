@@ -48,6 +48,8 @@ int children_running(const struct children *ch);
 void children_stage_counts(const struct children *ch, uint64_t *rcpt, uint64_t *eom);
 /* SIGKILL every child (the drain deadline passed). */
 void children_kill(struct children *ch);
+/* Health of each configured blocklist over all processes, a JSON array (dns_health.h). */
+void *children_dnsbl_status(const struct children *ch, const struct conf *conf);
 /* Status of every worker as a JSON array (a jansson json_t *). */
 void *children_status(const struct children *ch);
 

@@ -362,6 +362,23 @@ children_stage_counts(const struct children *ch, uint64_t *rcpt, uint64_t *eom)
 }
 
 void *
+children_dnsbl_status(const struct children *ch, const struct conf *conf)
+{
+	const struct dns_health **hs = xcalloc(ch->total + 1, sizeof(*hs));
+	const char **names = xcalloc(conf->dnsbl.n + 1, sizeof(*names));
+	void *arr;
+
+	for (size_t i = 0; i < ch->total; i++)
+		hs[i] = ch->slots[i].active ? &ch->stats[i].dns : NULL;
+	for (size_t i = 0; i < conf->dnsbl.n; i++)
+		names[i] = conf->dnsbl.v[i].name;
+	arr = dns_health_json(hs, ch->total, names, conf->dnsbl.n);
+	free(hs);
+	free(names);
+	return arr;
+}
+
+void *
 children_status(const struct children *ch)
 {
 	json_t *arr = json_array();

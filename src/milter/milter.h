@@ -9,6 +9,8 @@
  *   MAIL   account identified ({auth_authen}, sender, client address);
  *          a paused account is refused here (tempfail by default);
  *   RCPT   a suppressed recipient is refused, that recipient only;
+ *   MAIL, RCPT  blocklists and bounce prevention: the same DNS checks as the
+ *          policy service, run synchronously under dns.timeout (milter_dns.c);
  *   EOM    Feedback-ID header added, the message recorded (queue id `i`).
  * In non-SMTP mode (milter.non_smtpd_listen, for Postfix non_smtpd_milters,
  * where a RCPT refusal is a configuration error) nothing is refused:
@@ -41,6 +43,14 @@ struct smfiDesc;
 extern struct smfiDesc milter_desc;
 void milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger,
 		    const uint8_t key[16]);
+/* DNS facts (milter_dns.c): the process's cache; F's facts into DF, or NULL if none apply. */
+struct dns_resolver;
+struct dns_facts;
+struct facts;
+struct dns_health;
+void milter_dns_init(const struct conf *conf, struct dns_health *health);
+const struct dns_facts *milter_dns_gather(struct dns_resolver **res_r, const struct conf *conf,
+					  const struct facts *f, struct dns_facts *df);
 /* Swap in a new configuration (the reload thread). */
 void milter_cb_set_conf(const struct conf *conf);
 /*

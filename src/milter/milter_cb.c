@@ -22,6 +22,8 @@
 #include "decide/ledger.h"
 #include "quota/quota.h"
 #include "util/clock.h"
+#include "dns/dns_facts.h"
+#include "dns/resolver.h"
 #include "suppress/suppress.h"
 #include "util/log.h"
 #include "util/siphash.h"
@@ -45,6 +47,7 @@ struct mconn {
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
 	size_t ndel;
 	struct quota_conn qc; /* the transaction's quota reservation (quota.front_door = milter) */
+	struct dns_resolver *resolver; /* this connection's, made on first use (milter_dns.c) */
 };
 
 static const struct conf *volatile cur_conf;
@@ -66,6 +69,7 @@ milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *
 	milter_stats = args->stats;
 	milter_store = st;
 	milter_ledger = ledger;
+	milter_dns_init(args->conf, &args->stats->dns);
 }
 
 void
@@ -174,8 +178,12 @@ static void
 milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 {
 	const struct conf *conf = conf_now();
+	struct dns_facts df;
+	struct facts fd = *f;
 
-	decide(conf, milter_store, f, v);
+	if (!non_smtpd)
+		fd.dns = milter_dns_gather(&mc->resolver, conf, f, &df);
+	decide(conf, milter_store, &fd, v);
 	quota_decide(conf, f, v, &mc->qc);
 	if (v->kind != VK_PASS && non_smtpd)
 		v->log_action = v->rule && strcmp(v->rule, "suppressed") == 0 ? "delrcpt" : "hold";
@@ -394,6 +402,7 @@ cb_close(SMFICTX *ctx)
 
 	if (mc) {
 		message_reset(mc);
+		dns_resolver_destroy(mc->resolver);
 		free(mc);
 		smfi_setpriv(ctx, NULL);
 	}

@@ -14,6 +14,7 @@
 #include "decide/ledger.h"
 #include "quota/quota.h"
 #include "util/clock.h"
+#include "dns/dns_check.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "worker/worker.h"
@@ -28,6 +29,13 @@ struct policy_conn {
 	char out[1024]; /* a reply that could not be written at once */
 	size_t outlen, outoff;
 	struct quota_conn qc; /* the transaction in progress, for its quota reservation */
+	/* A request waiting for its DNS lookups (reading is paused meanwhile, so
+	 * REQ's pointers into BUF stay valid). */
+	struct policy_request req;
+	struct facts f;
+	struct dns_facts *df;
+	struct dns_check *chk;
+	size_t req_end;
 };
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -49,6 +57,8 @@ conn_close(struct policy_conn *c)
 	srv->nconns--;
 	srv->stats->open_connections = srv->nconns;
 	quota_release(&c->qc);
+	dns_check_cancel(c->chk);
+	free(c->df);
 	event_free(c->ev);
 	close(c->fd);
 	free(c->buf);
@@ -91,32 +101,23 @@ conn_flush(struct policy_conn *c)
 	return 0;
 }
 
-/* Answer one complete request held in BUF[0..LEN). */
-static int
-conn_answer(struct policy_conn *c, char *buf, size_t len)
+/* Decide the request in C->f (its DNS facts gathered) and format the reply. */
+static void
+conn_decide(struct policy_conn *c)
 {
 	struct policy_server *srv = c->srv;
-	struct policy_request req;
-	struct facts f;
 	struct verdict v;
-	const char *why;
 
-	if (policy_request_parse(buf, len, &req, &why) < 0) {
-		srv->stats->bad_requests++;
-		if (log_allow(&bad_input_rl))
-			log_warnx("policy: closing connection: malformed request: %s", why);
-		return -1;
-	}
-	policy_request_facts(&req, &f);
-	f.now_us = now_us();
-	f.now = f.now_us / 1000000;
-	decide(srv->conf, srv->store, &f, &v);
-	quota_decide(srv->conf, &f, &v, &c->qc);
-	decide_log(&f, &v);
+	c->f.dns = c->df;
+	c->f.now_us = now_us(); /* after the lookups: quotas and rates count from now */
+	c->f.now = c->f.now_us / 1000000;
+	decide(srv->conf, srv->store, &c->f, &v);
+	quota_decide(srv->conf, &c->f, &v, &c->qc);
+	decide_log(&c->f, &v);
 	srv->stats->requests++;
-	if (f.stage == STAGE_RCPT)
+	if (c->f.stage == STAGE_RCPT)
 		srv->stats->rcpt_requests++;
-	else if (f.stage == STAGE_EOM)
+	else if (c->f.stage == STAGE_EOM)
 		srv->stats->eom_requests++;
 	if (v.kind != VK_PASS)
 		srv->stats->refusals++;
@@ -125,10 +126,54 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 	if (v.rule && strcmp(v.rule, "store_error") == 0)
 		srv->stats->store_errors++;
 	/* Never write here: the worker's ledger thread commits (see worker.c). */
-	ledger_note(srv->ledger, &f, &v);
+	ledger_note(srv->ledger, &c->f, &v);
 	c->outlen = policy_reply_format(&v, c->out, sizeof(c->out));
 	c->outoff = 0;
+	free(c->df);
+	c->df = NULL;
+}
+
+static void conn_dns_done(void *arg);
+
+/*
+ * Answer one complete request held in BUF[0..LEN): 0 answered, 1 waiting for
+ * its DNS lookups (conn_dns_done() answers it), -1 to close the connection.
+ */
+static int
+conn_answer(struct policy_conn *c, char *buf, size_t len)
+{
+	struct policy_server *srv = c->srv;
+	const char *why;
+
+	if (policy_request_parse(buf, len, &c->req, &why) < 0) {
+		srv->stats->bad_requests++;
+		if (log_allow(&bad_input_rl))
+			log_warnx("policy: closing connection: malformed request: %s", why);
+		return -1;
+	}
+	policy_request_facts(&c->req, &c->f);
+	c->f.now = time(NULL);
+	if (srv->resolver) {
+		c->df = xmalloc(sizeof(*c->df));
+		if (dns_check_start(srv->resolver, srv->conf, &c->f, c->df, conn_dns_done, c,
+				    &c->chk)) {
+			event_del(c->ev); /* read nothing more until this one is answered */
+			return 1;
+		}
+	}
+	conn_decide(c);
 	return 0;
+}
+
+/* The reply for the request of END bytes is formatted: drop it from the buffer, send. */
+static int
+conn_replied(struct policy_conn *c, size_t end)
+{
+	memmove(c->buf, c->buf + end, c->len - end);
+	c->len -= end;
+	if (c->srv->on_request)
+		c->srv->on_request(c->srv);
+	return conn_flush(c);
 }
 
 /* Answer every complete request in the input buffer; -1 closes the connection. */
@@ -137,17 +182,19 @@ conn_process(struct policy_conn *c)
 {
 	size_t end;
 
-	while (c->outlen == 0 && (end = policy_request_end(c->buf, c->len)) > 0) {
-		if (conn_answer(c, c->buf, end) < 0)
+	while (c->outlen == 0 && c->chk == NULL && (end = policy_request_end(c->buf, c->len)) > 0) {
+		int r = conn_answer(c, c->buf, end);
+		if (r < 0)
 			return -1;
-		memmove(c->buf, c->buf + end, c->len - end);
-		c->len -= end;
-		if (c->srv->on_request)
-			c->srv->on_request(c->srv);
-		int r = conn_flush(c);
-		if (r != 0)
+		if (r > 0) {
+			c->req_end = end;
+			return 0;
+		}
+		if ((r = conn_replied(c, end)) != 0)
 			return r < 0 ? -1 : 0;
 	}
+	if (c->chk)
+		return 0;
 	if (c->len >= (size_t)c->srv->conf->policy.max_request_size) {
 		c->srv->stats->bad_requests++;
 		if (log_allow(&bad_input_rl))
@@ -174,6 +221,26 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		if (conn_process(c) < 0)
 			conn_close(c);
 	}
+}
+
+/* The DNS lookups of the waiting request are in (or timed out): answer it, go on. */
+static void
+conn_dns_done(void *arg)
+{
+	struct policy_conn *c = arg;
+	int r;
+
+	c->chk = NULL;
+	conn_decide(c);
+	if ((r = conn_replied(c, c->req_end)) < 0) {
+		conn_close(c);
+		return;
+	}
+	if (r > 0)
+		return; /* conn_write_cb takes over */
+	conn_want_read(c);
+	if (conn_process(c) < 0)
+		conn_close(c);
 }
 
 static void

@@ -16,6 +16,8 @@
 
 #include "worker.h"
 #include "decide/ledger.h"
+#include "dns/dns_cache.h"
+#include "dns/resolver.h"
 #include "policy/policy_conn.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -31,6 +33,7 @@ struct worker {
 	const struct worker_args *args;
 	struct event **lev;
 	struct event *ev_term, *ev_int, *ev_drain, *ev_resume;
+	struct dns_cache *dns_cache;
 	pthread_t flusher;
 	volatile int stop_flusher;
 	int64_t served;
@@ -161,6 +164,25 @@ flush_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The worker's resolver on its loop, when a DNS check is configured.  Without
+ * one (c-ares can't start) the checks are skipped, fail-open, and said so.
+ */
+static void
+worker_dns_setup(struct worker *w)
+{
+	const struct conf *conf = w->srv.conf;
+	char err[512];
+
+	if (conf->dnsbl.n == 0 && !conf->dns.bounce_prevention)
+		return;
+	dns_health_attach(&w->srv.stats->dns);
+	w->dns_cache = dns_cache_create((size_t)conf->dns.cache_size);
+	w->srv.resolver = dns_resolver_create(conf, w->srv.base, w->dns_cache, err, sizeof(err));
+	if (w->srv.resolver == NULL)
+		log_warnx("worker: DNS checks disabled (fail-open): %s", err);
+}
+
 static void
 worker_setup(struct worker *w)
 {
@@ -175,6 +197,7 @@ worker_setup(struct worker *w)
 	w->srv.base = event_base_new();
 	if (w->srv.base == NULL)
 		fatalx("worker: cannot create event base");
+	worker_dns_setup(w);
 	w->lev = xcalloc((size_t)w->args->nlisten, sizeof(*w->lev));
 	for (int i = 0; i < w->args->nlisten; i++) {
 		w->lev[i] = event_new(w->srv.base, w->args->listen_fds[i], EV_READ | EV_PERSIST,
@@ -215,6 +238,8 @@ worker_main(const struct worker_args *args)
 	pthread_join(w.flusher, NULL);
 	ledger_flush(w.srv.ledger);
 	ledger_destroy(w.srv.ledger);
+	dns_resolver_destroy(w.srv.resolver);
+	dns_cache_destroy(w.dns_cache);
 	store_close(w.srv.store);
 	exit(0);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "dns/dns_health.h"
 
 /* Live counters of one worker, in memory shared with the master (status). */
 struct worker_stats {
@@ -25,6 +26,7 @@ struct worker_stats {
 	uint64_t rcpt_requests; /* requests at RCPT ... */
 	uint64_t eom_requests;	/* ... and at END-OF-MESSAGE: 0 of these means a wiring mistake */
 	uint32_t open_connections;
+	struct dns_health dns; /* blocklist answers, for status (dns_health.h) */
 };
 
 struct worker_args {

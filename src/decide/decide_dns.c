@@ -1,0 +1,112 @@
+/*
+ * decide_dns -- steps 4 and 5 of decide(): blocklists and the recipient
+ * domain, from the DNS facts the front door gathered (no I/O here).
+ *
+ * Blocklists, in configuration order: the first listing whose action refuses
+ * (tempfail 450 4.7.1, reject 554 5.7.1) wins; review and log never refuse
+ * (dns_check.c logs them).  If no list refused and one failed, dns.fail
+ * decides: open passes, closed tempfails (451 4.4.3).  Then the recipient
+ * domain: NXDOMAIN 550 5.1.2, null MX 556 5.1.10, no MX and no address
+ * 550 5.1.2, no MX host with an address 550 5.4.4; a transient failure
+ * always passes.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decide.h"
+#include "dns/dns_facts.h"
+#include "util/text.h"
+
+static void refuse(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
+		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* A refusal with a reply line that nothing in it can break. */
+static void
+refuse(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
+       const char *fmt, ...)
+{
+	va_list ap;
+
+	v->kind = kind;
+	v->rule = rule;
+	text_copy(v->code, sizeof(v->code), code);
+	text_copy(v->dsn, sizeof(v->dsn), dsn);
+	va_start(ap, fmt);
+	vsnprintf(v->text, sizeof(v->text), fmt, ap);
+	va_end(ap);
+	for (char *p = v->text; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+/* Step 4; 1 if a list refused. */
+static int
+check_lists(const struct conf *conf, const struct dns_facts *d, struct verdict *v)
+{
+	const struct dns_list_result *failed = NULL;
+
+	for (size_t i = 0; i < d->nlists; i++) {
+		const struct dns_list_result *r = &d->lists[i];
+		const char *what =
+		    r->list->query == DNSBL_Q_CLIENT ? "Client address" : "Sender domain";
+		if (r->state == DNSBL_FAILED && failed == NULL)
+			failed = r;
+		if (r->state != DNSBL_LISTED || r->list->action >= DNSBL_A_REVIEW)
+			continue;
+		if (r->list->action == DNSBL_A_TEMPFAIL)
+			refuse(v, VK_TEMPFAIL, "dnsbl", "450", "4.7.1",
+			       "%s %s is listed on %s (%s)", what, r->asked, r->list->name,
+			       r->detail);
+		else
+			refuse(v, VK_REJECT, "dnsbl", "554", "5.7.1", "%s %s is listed on %s (%s)",
+			       what, r->asked, r->list->name, r->detail);
+		return 1;
+	}
+	if (failed && conf->dns.fail == DNS_FAIL_CLOSED) {
+		refuse(v, VK_TEMPFAIL, "dnsbl_failed", "451", "4.4.3",
+		       "Blocklist %s could not be checked, try again later", failed->list->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* Step 5. */
+static void
+check_domain(const struct dns_facts *d, const struct facts *f, struct verdict *v)
+{
+	const char *rcpt = f->recipient ? f->recipient : "";
+
+	switch (d->domain_state) {
+	case DOMAIN_NXDOMAIN:
+		refuse(v, VK_REJECT, "recipient_domain", "550", "5.1.2",
+		       "<%s>: recipient domain %s does not exist; not sent", rcpt, d->domain);
+		break;
+	case DOMAIN_NULLMX:
+		refuse(v, VK_REJECT, "recipient_domain", "556", "5.1.10",
+		       "<%s>: recipient domain %s does not accept mail (null MX); not sent", rcpt,
+		       d->domain);
+		break;
+	case DOMAIN_NOMAIL:
+		refuse(v, VK_REJECT, "recipient_domain", "550", "5.1.2",
+		       "<%s>: recipient domain %s has no MX and no address; not sent", rcpt,
+		       d->domain);
+		break;
+	case DOMAIN_BADMX:
+		refuse(v, VK_REJECT, "recipient_domain", "550", "5.4.4",
+		       "<%s>: no mail exchanger of recipient domain %s has an address; not sent",
+		       rcpt, d->domain);
+		break;
+	}
+}
+
+void
+decide_dns(const struct conf *conf, const struct facts *f, struct verdict *v)
+{
+	if (f->dns == NULL)
+		return;
+	if (!check_lists(conf, f->dns, v) && f->stage == STAGE_RCPT)
+		check_domain(f->dns, f, v);
+}

@@ -1,0 +1,474 @@
+/* dns_check -- one request's blocklist and recipient-domain lookups; see dns_check.h. */
+#include "config.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dns_check.h"
+#include "dns/dns_health.h"
+#include "dns/mx.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+
+enum qkind { Q_LIST, Q_MX, Q_ADDR };
+enum phase { PH_NONE, PH_MX, PH_ADDR, PH_DONE };
+
+/* One query of a check; outlives the check if abandoned at the deadline. */
+struct dq {
+	struct dns_check *chk; /* NULL: abandoned, just free on callback */
+	struct dq *next, *prev;
+	int kind; /* enum qkind */
+	int idx;  /* list index, or name index (Q_ADDR) */
+	int type; /* ns_t_a / ns_t_aaaa for Q_ADDR */
+};
+
+struct dns_check {
+	struct dns_resolver *r;
+	struct dns_facts *df;
+	void (*done)(void *arg);
+	void *arg;
+	struct event *deadline;
+	struct dq *qs; /* outstanding */
+	unsigned pending;
+	int starting;	 /* inside dns_check_start: completion is reported by its return */
+	int fail_closed; /* dns.fail, for the log */
+	int phase;	 /* of the domain check, enum phase */
+	int none_state;
+	char names[MX_HOSTS_MAX][MX_HOST_LEN]; /* whose addresses are asked */
+	int addr[MX_HOSTS_MAX][2];	       /* enum addr_state of A, AAAA */
+	size_t nnames;
+	unsigned addr_pending; /* address lookups not answered yet */
+	int addr_issuing;      /* inside ask_addresses(): don't conclude yet */
+};
+
+static struct log_rl fail_rl = LOG_RL_INIT(10);
+
+/* "local@Domain" -> "domain" in OUT; -1 without a usable domain. */
+static int
+address_domain(const char *addr, char *out, size_t len)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	if (at == NULL || text_copy(out, len, at + 1) < 0)
+		return -1;
+	text_lower(out);
+	return dnsbl_domain_ok(out) ? 0 : -1;
+}
+
+/* Plan one list: what it is asked about, or SKIPPED. */
+static int
+plan_list(const struct dnsbl_list *l, const struct facts *f, struct dns_list_result *res)
+{
+	char dom[DNSBL_NAME_MAX];
+
+	memset(res, 0, sizeof(*res));
+	res->list = l;
+	res->state = DNSBL_SKIPPED;
+	if (l->skip_authenticated && f->sasl_username && f->sasl_username[0])
+		return 0;
+	if (l->query == DNSBL_Q_CLIENT) {
+		if (f->client_address == NULL ||
+		    dnsbl_name_addr(f->client_address, "x", dom, sizeof(dom)) < 0)
+			return 0;
+		text_copy(res->asked, sizeof(res->asked), f->client_address);
+	} else {
+		if (address_domain(f->sender, dom, sizeof(dom)) < 0)
+			return 0;
+		text_copy(res->asked, sizeof(res->asked), dom);
+	}
+	res->state = DNSBL_NOT_LISTED;
+	return 1;
+}
+
+int
+dns_check_plan(const struct conf *conf, const struct facts *f, struct dns_facts *df)
+{
+	int n = 0;
+
+	memset(df, 0, sizeof(*df));
+	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT)
+		return 0;
+	df->nlists = conf->dnsbl.n < DNS_FACTS_LISTS ? conf->dnsbl.n : DNS_FACTS_LISTS;
+	for (size_t i = 0; i < df->nlists; i++)
+		n += plan_list(&conf->dnsbl.v[i], f, &df->lists[i]);
+	if (conf->dns.bounce_prevention && f->stage == STAGE_RCPT &&
+	    address_domain(f->recipient, df->domain, sizeof(df->domain)) == 0) {
+		df->domain_state = DOMAIN_TRANSIENT; /* until answered */
+		n++;
+	}
+	return n;
+}
+
+static void query_cb(void *arg, const struct dns_result *res);
+
+static void
+ask(struct dns_check *chk, const char *name, int type, int kind, int idx)
+{
+	struct dq *q = xcalloc(1, sizeof(*q));
+
+	q->chk = chk;
+	q->kind = kind;
+	q->idx = idx;
+	q->type = type;
+	q->next = chk->qs;
+	if (chk->qs)
+		chk->qs->prev = q;
+	chk->qs = q;
+	chk->pending++;
+	dns_resolver_query(chk->r, name, type, query_cb, q);
+}
+
+/* A list's A records: listed, not listed, or an error code. */
+static void
+on_list(struct dns_check *chk, int idx, const struct dns_result *res)
+{
+	struct dns_list_result *lr = &chk->df->lists[idx];
+	struct ares_addrttl ttls[16];
+	uint32_t addrs[16];
+	int n = 16;
+
+	if (res->status == ARES_ENOTFOUND || res->status == ARES_ENODATA) {
+		lr->state = DNSBL_NOT_LISTED;
+		return;
+	}
+	if (res->status != ARES_SUCCESS) {
+		lr->state = DNSBL_FAILED;
+		text_copy(lr->detail, sizeof(lr->detail), dns_status_text(res->status));
+		return;
+	}
+	if (ares_parse_a_reply(res->abuf, res->alen, NULL, ttls, &n) != ARES_SUCCESS) {
+		lr->state = DNSBL_NOT_LISTED; /* e.g. only a CNAME: no address */
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		addrs[i] = ntohl(ttls[i].ipaddr.s_addr);
+	lr->state = dnsbl_interpret(lr->list, addrs, (size_t)n, lr->detail, sizeof(lr->detail));
+}
+
+static void domain_finish(struct dns_check *chk);
+
+/* Ask A and AAAA of every name in chk->names. */
+static void
+ask_addresses(struct dns_check *chk)
+{
+	chk->phase = PH_ADDR;
+	chk->addr_issuing = 1;
+	chk->addr_pending += 2 * (unsigned)chk->nnames;
+	for (size_t i = 0; i < chk->nnames; i++) {
+		ask(chk, chk->names[i], ns_t_a, Q_ADDR, (int)i);
+		ask(chk, chk->names[i], ns_t_aaaa, Q_ADDR, (int)i);
+	}
+	chk->addr_issuing = 0;
+	if (chk->addr_pending == 0)
+		domain_finish(chk); /* every answer was cached */
+}
+
+static void
+domain_set(struct dns_check *chk, int state, const char *why)
+{
+	chk->phase = PH_DONE;
+	chk->df->domain_state = state;
+	if (why)
+		text_copy(chk->df->domain_detail, sizeof(chk->df->domain_detail), why);
+}
+
+/* The MX answer: NXDOMAIN, null MX, hosts to resolve, or the implicit MX. */
+static void
+on_mx(struct dns_check *chk, const struct dns_result *res)
+{
+	struct ares_mx_reply *mx = NULL;
+
+	if (res->status == ARES_ENOTFOUND) {
+		domain_set(chk, DOMAIN_NXDOMAIN, NULL);
+		return;
+	}
+	if (res->status == ARES_ENODATA ||
+	    (res->status == ARES_SUCCESS &&
+	     ares_parse_mx_reply(res->abuf, res->alen, &mx) == ARES_ENODATA)) {
+		/* No MX: the domain itself is the implicit MX (RFC 5321 5.1). */
+		text_copy(chk->names[0], MX_HOST_LEN, chk->df->domain);
+		chk->nnames = 1;
+		chk->none_state = DOMAIN_NOMAIL;
+		ask_addresses(chk);
+		return;
+	}
+	if (res->status != ARES_SUCCESS || mx == NULL) {
+		domain_set(chk, DOMAIN_TRANSIENT,
+			   res->status != ARES_SUCCESS ? dns_status_text(res->status)
+						       : "malformed MX answer");
+		ares_free_data(mx);
+		return;
+	}
+	if (mx_is_null(mx)) {
+		domain_set(chk, DOMAIN_NULLMX, NULL);
+	} else {
+		chk->nnames = mx_sorted_hosts(mx, chk->names, MX_HOSTS_MAX);
+		chk->none_state = DOMAIN_BADMX;
+		ask_addresses(chk);
+	}
+	ares_free_data(mx);
+}
+
+static void
+on_addr(struct dns_check *chk, const struct dq *q, const struct dns_result *res)
+{
+	int *st = &chk->addr[q->idx][q->type == ns_t_a ? 0 : 1];
+
+	if (res->status == ARES_SUCCESS)
+		*st = ADDR_HAS; /* parsed loosely: NOERROR with records of the type asked */
+	else if (res->status == ARES_ENOTFOUND || res->status == ARES_ENODATA)
+		*st = ADDR_NONE;
+	else
+		*st = ADDR_FAILED;
+	if (*st == ADDR_HAS && q->type == ns_t_a) {
+		struct ares_addrttl t[4];
+		int n = 4;
+		if (ares_parse_a_reply(res->abuf, res->alen, NULL, t, &n) != ARES_SUCCESS || n == 0)
+			*st = ADDR_NONE; /* a CNAME to nothing */
+	}
+}
+
+/* The domain's state once every address lookup is in (or abandoned). */
+static void
+domain_finish(struct dns_check *chk)
+{
+	int states[MX_HOSTS_MAX * 2];
+
+	if (chk->phase == PH_MX) {
+		domain_set(chk, DOMAIN_TRANSIENT, "no MX answer within dns.timeout");
+		return;
+	}
+	if (chk->phase != PH_ADDR)
+		return;
+	for (size_t i = 0; i < chk->nnames; i++) {
+		states[2 * i] = chk->addr[i][0];
+		states[2 * i + 1] = chk->addr[i][1];
+	}
+	domain_set(chk, mx_addr_verdict(states, chk->nnames * 2, chk->none_state),
+		   "address lookups failed or timed out");
+}
+
+/* Log what an operator must hear about (failed lists, hits that only log); count. */
+static void
+report(const struct dns_facts *df, int deadline_hit, int fail_closed)
+{
+	int64_t now = time(NULL);
+
+	dns_health_count(deadline_hit, df->domain_state >= DOMAIN_NXDOMAIN);
+	for (size_t i = 0; i < df->nlists; i++) {
+		const struct dns_list_result *lr = &df->lists[i];
+		dns_health_note(i, lr->list->name, lr->state, lr->detail, now);
+		if (lr->state == DNSBL_FAILED) {
+			if (log_allow(&fail_rl))
+				log_warnx("dnsbl: %s (%s): lookup of %s failed: %s; dns.fail=%s",
+					  lr->list->name, lr->list->zone, lr->asked, lr->detail,
+					  fail_closed ? "closed" : "open");
+		} else if (lr->state == DNSBL_LISTED) {
+			if (lr->list->action >= DNSBL_A_REVIEW)
+				log_info("dnsbl: %s is listed on %s (%s) action=%s", lr->asked,
+					 lr->list->name, lr->detail,
+					 dnsbl_action_name(lr->list->action));
+		}
+	}
+}
+
+/* Everything answered or the deadline passed: abandon the rest, fill the gaps. */
+static void
+check_finish(struct dns_check *chk, int deadline_hit)
+{
+	for (struct dq *q = chk->qs; q; q = q->next)
+		q->chk = NULL;
+	chk->qs = NULL;
+	if (chk->phase != PH_DONE && chk->phase != PH_NONE)
+		domain_finish(chk);
+	report(chk->df, deadline_hit, chk->fail_closed);
+	if (chk->deadline)
+		event_free(chk->deadline);
+	chk->deadline = NULL;
+}
+
+static void
+query_cb(void *arg, const struct dns_result *res)
+{
+	struct dq *q = arg;
+	struct dns_check *chk = q->chk;
+
+	if (chk == NULL) {
+		free(q);
+		return;
+	}
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		chk->qs = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	if (q->kind == Q_LIST)
+		on_list(chk, q->idx, res);
+	else if (q->kind == Q_MX)
+		on_mx(chk, res);
+	else
+		on_addr(chk, q, res);
+	chk->pending--;
+	if (q->kind == Q_ADDR && --chk->addr_pending == 0 && !chk->addr_issuing)
+		domain_finish(chk);
+	free(q);
+	if (chk->pending == 0 && !chk->starting && chk->done) {
+		void (*done)(void *) = chk->done;
+		void *darg = chk->arg;
+		check_finish(chk, 0);
+		free(chk);
+		done(darg);
+	}
+}
+
+/* Lists still unanswered at the deadline have failed. */
+static void
+mark_unanswered(struct dns_check *chk)
+{
+	for (struct dq *q = chk->qs; q; q = q->next)
+		if (q->kind == Q_LIST) {
+			struct dns_list_result *lr = &chk->df->lists[q->idx];
+			lr->state = DNSBL_FAILED;
+			text_copy(lr->detail, sizeof(lr->detail), "no answer within dns.timeout");
+		}
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_check *chk = arg;
+	void (*done)(void *) = chk->done;
+	void *darg = chk->arg;
+
+	(void)fd;
+	(void)what;
+	mark_unanswered(chk);
+	check_finish(chk, 1);
+	free(chk);
+	done(darg);
+}
+
+/* Issue the first round: every list, and the MX of the domain. */
+static void
+ask_all(struct dns_check *chk)
+{
+	char name[DNSBL_NAME_MAX];
+
+	for (size_t i = 0; i < chk->df->nlists; i++) {
+		struct dns_list_result *lr = &chk->df->lists[i];
+		int rc;
+		if (lr->state == DNSBL_SKIPPED)
+			continue;
+		rc = lr->list->query == DNSBL_Q_CLIENT
+			 ? dnsbl_name_addr(lr->asked, lr->list->zone, name, sizeof(name))
+			 : dnsbl_name_domain(lr->asked, lr->list->zone, name, sizeof(name));
+		if (rc < 0) {
+			lr->state = DNSBL_SKIPPED; /* the name would be too long */
+			continue;
+		}
+		ask(chk, name, ns_t_a, Q_LIST, (int)i);
+	}
+	if (chk->df->domain[0]) {
+		chk->phase = PH_MX;
+		ask(chk, chk->df->domain, ns_t_mx, Q_MX, 0);
+	}
+}
+
+static struct dns_check *
+check_new(struct dns_resolver *r, const struct conf *conf, struct dns_facts *df)
+{
+	struct dns_check *chk = xcalloc(1, sizeof(*chk));
+
+	chk->fail_closed = conf->dns.fail == DNS_FAIL_CLOSED;
+	chk->r = r;
+	chk->df = df;
+	chk->starting = 1;
+	return chk;
+}
+
+int
+dns_check_start(struct dns_resolver *r, const struct conf *conf, const struct facts *f,
+		struct dns_facts *df, void (*done)(void *arg), void *arg, struct dns_check **chk_r)
+{
+	struct dns_check *chk;
+	struct timeval tv = {conf->dns.timeout_ms / 1000, (conf->dns.timeout_ms % 1000) * 1000};
+
+	*chk_r = NULL;
+	if (dns_check_plan(conf, f, df) == 0)
+		return 0;
+	chk = check_new(r, conf, df);
+	chk->done = done;
+	chk->arg = arg;
+	ask_all(chk);
+	chk->starting = 0;
+	if (chk->pending == 0) { /* every answer was cached */
+		check_finish(chk, 0);
+		free(chk);
+		return 0;
+	}
+	chk->deadline = evtimer_new(dns_resolver_base(r), deadline_cb, chk);
+	evtimer_add(chk->deadline, &tv);
+	*chk_r = chk;
+	return 1;
+}
+
+void
+dns_check_cancel(struct dns_check *chk)
+{
+	if (chk == NULL)
+		return;
+	for (struct dq *q = chk->qs; q; q = q->next)
+		q->chk = NULL;
+	if (chk->deadline)
+		event_free(chk->deadline);
+	free(chk);
+}
+
+/* Synchronous: ask, wait up to dns.timeout, finish. */
+static void
+run_sync(struct dns_resolver *r, const struct conf *conf, struct dns_facts *df)
+{
+	struct dns_check *chk = check_new(r, conf, df);
+	int64_t deadline = dns_now_ms() + conf->dns.timeout_ms;
+
+	ask_all(chk);
+	chk->starting = 0;
+	if (chk->pending > 0)
+		dns_resolver_wait(r, deadline); /* at the deadline: cancelled, all called back */
+	if (chk->pending > 0)
+		mark_unanswered(chk);
+	check_finish(chk, chk->pending > 0 || dns_now_ms() >= deadline);
+	free(chk);
+}
+
+void
+dns_check_run(struct dns_resolver *r, const struct conf *conf, const struct facts *f,
+	      struct dns_facts *df)
+{
+	if (dns_check_plan(conf, f, df) > 0)
+		run_sync(r, conf, df);
+}
+
+void
+dns_check_lists(struct dns_resolver *r, const struct conf *conf, const char *what,
+		struct dns_facts *df)
+{
+	struct facts f = {0};
+	char sender[DNSBL_NAME_MAX + 2];
+	unsigned char b[16];
+	int is_ip = inet_pton(AF_INET, what, b) == 1 || inet_pton(AF_INET6, what, b) == 1;
+
+	snprintf(sender, sizeof(sender), "x@%s", what);
+	f.stage = STAGE_MAIL;
+	f.client_address = is_ip ? what : "";
+	f.sender = is_ip ? "" : sender;
+	f.sasl_username = "";
+	dns_check_plan(conf, &f, df);
+	run_sync(r, conf, df);
+}

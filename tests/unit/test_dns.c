@@ -1,0 +1,369 @@
+/* test_dns -- blocklist names and codes, MX helpers, the answer cache, decide's DNS steps. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decide/decide.h"
+#include "dns/dns_cache.h"
+#include "dns/dns_facts.h"
+#include "dns/dnsbl.h"
+#include "dns/mx.h"
+
+#define A(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
+
+static void
+test_query_names(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"192.0.2.99", "99.2.0.192.zen.test"},
+	    {"2001:db8::1",
+	     "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test"},
+	    {"::ffff:192.0.2.7", "7.2.0.192.zen.test"}, /* v4-mapped: asked as IPv4 */
+	    {"2001:DB8::ABCD",
+	     "d.c.b.a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test"},
+	};
+	char out[DNSBL_NAME_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(dnsbl_name_addr(cases[i].in, "zen.test", out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].want);
+	}
+	assert_int_equal(dnsbl_name_addr("example.test", "zen.test", out, sizeof(out)), -1);
+	assert_int_equal(dnsbl_name_addr("192.0.2.300", "zen.test", out, sizeof(out)), -1);
+	assert_int_equal(dnsbl_name_addr("2001:db8::1", "zen.test", out, 20), -1); /* too long */
+	assert_int_equal(dnsbl_name_domain("Spammy.TEST", "dbl.test", out, sizeof(out)), 0);
+	assert_string_equal(out, "spammy.test.dbl.test");
+	assert_int_equal(dnsbl_name_domain("a..b", "dbl.test", out, sizeof(out)), -1);
+}
+
+static void
+test_domain_ok(void **state)
+{
+	static const char *const good[] = {"a.test", "mail-1.example.test", "x_y.test",
+					   "xn--bcher-kva.test"};
+	static const char *const bad[] = {"",	      "test",	 ".a.test", "a.test.",
+					  "a..test",  "-a.test", "a-.test", "[192.0.2.1]",
+					  "a b.test", "a@b.test"};
+	char long_label[80];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(dnsbl_domain_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(dnsbl_domain_ok(bad[i]));
+	memset(long_label, 'a', 64);
+	strcpy(long_label + 64, ".test");
+	assert_false(dnsbl_domain_ok(long_label)); /* a 64-character label */
+}
+
+static struct dnsbl_code zen_codes[] = {
+    {A(127, 0, 0, 2), A(127, 0, 0, 3), "SBL"},
+    {A(127, 0, 0, 4), A(127, 0, 0, 7), "XBL"},
+    {A(127, 0, 0, 10), A(127, 0, 0, 11), "PBL"},
+};
+static const struct dnsbl_list zen = {"zen", "zen.test", DNSBL_Q_CLIENT, DNSBL_A_REJECT,
+				      0,     0,		 zen_codes,	 3};
+static struct dnsbl_code bits[] = {{2, 2, "black"}, {4, 4, "grey"}, {8, 8, "red"}};
+static const struct dnsbl_list uribl = {
+    "uribl", "uribl.test", DNSBL_Q_SENDER_DOMAIN, DNSBL_A_LOG, 0, 1, bits, 3};
+static const struct dnsbl_list plain = {"any", "any.test", DNSBL_Q_CLIENT, DNSBL_A_TEMPFAIL,
+					0,     0,	   NULL,	   0};
+
+static void
+test_interpret_codes(void **state)
+{
+	static const struct {
+		const struct dnsbl_list *l;
+		uint32_t a[3];
+		size_t n;
+		int want;
+		const char *detail;
+	} cases[] = {
+	    {&zen, {A(127, 0, 0, 2)}, 1, DNSBL_LISTED, "SBL"},
+	    {&zen,
+	     {A(127, 0, 0, 4), A(127, 0, 0, 2), A(127, 0, 0, 3)},
+	     3,
+	     DNSBL_LISTED,
+	     "XBL, SBL"},
+	    {&zen, {A(127, 0, 0, 11)}, 1, DNSBL_LISTED, "PBL"},
+	    {&zen, {A(127, 0, 0, 30)}, 1, DNSBL_NOT_LISTED, ""}, /* a code not configured */
+	    {&zen, {0}, 0, DNSBL_NOT_LISTED, ""},
+	    {&zen,
+	     {A(127, 255, 255, 254)},
+	     1,
+	     DNSBL_FAILED,
+	     "answers 127.255.255.254: you are querying through a public or open resolver"},
+	    {&zen,
+	     {A(127, 0, 0, 2), A(127, 255, 255, 252)},
+	     2,
+	     DNSBL_FAILED,
+	     "answers 127.255.255.252: typing error in the zone name"},
+	    {&zen,
+	     {A(127, 255, 255, 255)},
+	     1,
+	     DNSBL_FAILED,
+	     "answers 127.255.255.255: excessive number of queries: rate-limited"},
+	    {&zen,
+	     {A(127, 255, 255, 250)},
+	     1,
+	     DNSBL_FAILED,
+	     "answers 127.255.255.250: error code (127.255.255.0/24: check the zone name or the "
+	     "access key)"},
+	    {&zen,
+	     {A(127, 0, 1, 255)},
+	     1,
+	     DNSBL_FAILED,
+	     "answers 127.0.1.255: IP address queried on a domain list"},
+	    {&zen,
+	     {A(198, 51, 100, 1)},
+	     1,
+	     DNSBL_FAILED,
+	     "answers 198.51.100.1: an address outside 127.0.0.0/8: the resolver rewrites answers "
+	     "(hijacking NXDOMAIN?)"},
+	    {&uribl, {A(127, 0, 0, 14)}, 1, DNSBL_LISTED, "black, grey, red"},
+	    {&uribl, {A(127, 0, 0, 4)}, 1, DNSBL_LISTED, "grey"},
+	    {&uribl, {A(127, 0, 0, 16)}, 1, DNSBL_NOT_LISTED, ""},
+	    {&uribl,
+	     {A(127, 0, 0, 1)},
+	     1,
+	     DNSBL_FAILED,
+	     "answers 127.0.0.1: query refused by the list (127.0.0.1)"},
+	    {&plain, {A(127, 0, 0, 2)}, 1, DNSBL_LISTED, "listed"},
+	    {&plain, {A(127, 0, 0, 2), A(127, 0, 0, 4)}, 2, DNSBL_LISTED, "listed"},
+	};
+	char detail[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got =
+		    dnsbl_interpret(cases[i].l, cases[i].a, cases[i].n, detail, sizeof(detail));
+		if (got != cases[i].want || strcmp(detail, cases[i].detail) != 0)
+			fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i,
+				 dnsbl_state_name(got), detail, dnsbl_state_name(cases[i].want),
+				 cases[i].detail);
+	}
+}
+
+static void
+test_code_parse(void **state)
+{
+	struct dnsbl_code c;
+
+	(void)state;
+	assert_int_equal(dnsbl_code_parse("127.0.0.2=SBL", 0, &c), 0);
+	assert_int_equal(c.first, A(127, 0, 0, 2));
+	assert_int_equal(c.last, A(127, 0, 0, 2));
+	assert_string_equal(c.meaning, "SBL");
+	free(c.meaning);
+	assert_int_equal(dnsbl_code_parse("127.0.0.4-7=XBL", 0, &c), 0);
+	assert_int_equal(c.last, A(127, 0, 0, 7));
+	free(c.meaning);
+	assert_int_equal(dnsbl_code_parse("127.0.1.102-127.0.1.106=abused legit", 0, &c), 0);
+	assert_int_equal(c.first, A(127, 0, 1, 102));
+	assert_int_equal(c.last, A(127, 0, 1, 106));
+	assert_string_equal(c.meaning, "abused legit");
+	free(c.meaning);
+	assert_int_equal(dnsbl_code_parse("8=red", 1, &c), 0);
+	assert_int_equal(c.first, 8);
+	free(c.meaning);
+	assert_int_equal(dnsbl_code_parse("127.0.0.7-4=XBL", 0, &c), -1);
+	assert_int_equal(dnsbl_code_parse("127.0.0.x=XBL", 0, &c), -1);
+	assert_int_equal(dnsbl_code_parse("127.0.0.2", 0, &c), -1);
+	assert_int_equal(dnsbl_code_parse("127.0.0.2=", 0, &c), -1);
+	assert_int_equal(dnsbl_code_parse("6=two bits", 1, &c), -1);
+	assert_int_equal(dnsbl_code_parse("256=big", 1, &c), -1);
+}
+
+/* A DNS message: header, one question, answers with the given TTLs. */
+static size_t
+message(unsigned char *b, const uint32_t *ttls, int n)
+{
+	static const unsigned char q[] = {2, 'b', 'l', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
+	size_t o = 12;
+
+	memset(b, 0, 12);
+	b[5] = 1;
+	b[7] = (unsigned char)n;
+	memcpy(b + o, q, sizeof(q));
+	o += sizeof(q);
+	for (int i = 0; i < n; i++) {
+		const unsigned char rr[] = {0xc0,
+					    12,
+					    0,
+					    1,
+					    0,
+					    1,
+					    (unsigned char)(ttls[i] >> 24),
+					    (unsigned char)(ttls[i] >> 16),
+					    (unsigned char)(ttls[i] >> 8),
+					    (unsigned char)ttls[i],
+					    0,
+					    4,
+					    127,
+					    0,
+					    0,
+					    2};
+		memcpy(b + o, rr, sizeof(rr));
+		o += sizeof(rr);
+	}
+	return o;
+}
+
+static void
+test_answer_ttl(void **state)
+{
+	unsigned char b[512];
+	uint32_t t1[] = {300, 60, 3600}, t2[] = {0x80000001u};
+	size_t n;
+
+	(void)state;
+	n = message(b, t1, 3);
+	assert_int_equal(dns_answer_min_ttl(b, (int)n), 60);
+	assert_int_equal(dns_answer_min_ttl(b, (int)n - 1), -1); /* truncated */
+	n = message(b, t2, 1);
+	assert_int_equal(dns_answer_min_ttl(b, (int)n), 0); /* top bit set: zero */
+	n = message(b, NULL, 0);
+	assert_int_equal(dns_answer_min_ttl(b, (int)n), -1);
+	assert_int_equal(dns_answer_min_ttl(NULL, 0), -1);
+}
+
+static void
+test_cache(void **state)
+{
+	struct dns_cache *c = dns_cache_create(4);
+	unsigned char msg[] = {1, 2, 3}, *got;
+	int status, len;
+	size_t n;
+	uint64_t hits, misses;
+
+	(void)state;
+	dns_cache_put(c, 1, "2.0.0.127.Zen.Test", 0, msg, 3, 60, 1000); /* at 1 s, for 60 s */
+	assert_int_equal(dns_cache_get(c, 1, "2.0.0.127.zen.test", 60999, &status, &got, &len), 1);
+	assert_int_equal(len, 3);
+	assert_memory_equal(got, msg, 3);
+	free(got);
+	assert_int_equal(dns_cache_get(c, 1, "2.0.0.127.zen.test", 61000, &status, &got, &len), 0);
+	assert_int_equal(dns_cache_get(c, 15, "2.0.0.127.zen.test", 1000, &status, &got, &len), 0);
+	dns_cache_put(c, 15, "nx.test", 4, NULL, 0, 300, 1000); /* NXDOMAIN, no message */
+	assert_int_equal(dns_cache_get(c, 15, "nx.test", 1200, &status, &got, &len), 1);
+	assert_int_equal(status, 4);
+	assert_null(got);
+	dns_cache_put(c, 1, "zero.test", 0, msg, 3, 0, 1000); /* TTL 0: not kept */
+	assert_int_equal(dns_cache_get(c, 1, "zero.test", 1000, &status, &got, &len), 0);
+	/* Full: the oldest go first, the table never exceeds its size. */
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "n%d.test", i);
+		dns_cache_put(c, 1, name, 0, msg, 3, 3600, 2000 + i);
+	}
+	dns_cache_counts(c, &n, &hits, &misses);
+	assert_true(n <= 4);
+	assert_int_equal(dns_cache_get(c, 1, "n19.test", 2020, &status, &got, &len), 1);
+	free(got);
+	dns_cache_destroy(c);
+}
+
+static void
+test_mx_helpers(void **state)
+{
+	struct ares_mx_reply m3 = {NULL, "c.test", 30}, m2 = {&m3, "a.test", 10},
+			     m1 = {&m2, "b.test", 20}, m0 = {&m1, "A.test", 10},
+			     null = {NULL, "", 0};
+	char hosts[MX_HOSTS_MAX][MX_HOST_LEN];
+	int s1[] = {ADDR_NONE, ADDR_NONE, ADDR_HAS}, s2[] = {ADDR_NONE, ADDR_FAILED},
+	    s3[] = {ADDR_NONE, ADDR_NONE}, s4[] = {ADDR_PENDING, ADDR_NONE};
+
+	(void)state;
+	assert_true(mx_is_null(&null));
+	assert_false(mx_is_null(&m0));
+	assert_int_equal(mx_sorted_hosts(&m1, hosts, MX_HOSTS_MAX), 3);
+	assert_string_equal(hosts[0], "a.test");
+	assert_string_equal(hosts[1], "b.test");
+	assert_string_equal(hosts[2], "c.test");
+	assert_int_equal(mx_sorted_hosts(&m0, hosts, 2), 2); /* A.test = a.test: once */
+	assert_string_equal(hosts[0], "A.test");
+	assert_string_equal(hosts[1], "b.test");
+	assert_int_equal(mx_addr_verdict(s1, 3, DOMAIN_BADMX), DOMAIN_OK);
+	assert_int_equal(mx_addr_verdict(s2, 2, DOMAIN_BADMX), DOMAIN_TRANSIENT);
+	assert_int_equal(mx_addr_verdict(s3, 2, DOMAIN_NOMAIL), DOMAIN_NOMAIL);
+	assert_int_equal(mx_addr_verdict(s4, 2, DOMAIN_BADMX), DOMAIN_TRANSIENT);
+}
+
+/* decide_dns() alone: the order and the replies of steps 4 and 5. */
+static void
+test_decide_dns(void **state)
+{
+	struct conf conf = {0};
+	struct dns_facts df = {0};
+	struct facts f = {0};
+	struct verdict v;
+
+	(void)state;
+	f.stage = STAGE_RCPT;
+	f.recipient = "u@nx.test";
+	f.dns = &df;
+	df.nlists = 2;
+	df.lists[0] = (struct dns_list_result){&uribl, DNSBL_LISTED, "x.test", "black"};
+	df.lists[1] = (struct dns_list_result){&zen, DNSBL_FAILED, "192.0.2.254", "answers ..."};
+	df.domain_state = DOMAIN_NXDOMAIN;
+	strcpy(df.domain, "nx.test");
+	/* uribl only logs, zen failed open: the domain decides. */
+	memset(&v, 0, sizeof(v));
+	decide_dns(&conf, &f, &v);
+	assert_int_equal(v.kind, VK_REJECT);
+	assert_string_equal(v.code, "550");
+	assert_string_equal(v.dsn, "5.1.2");
+	assert_string_equal(v.rule, "recipient_domain");
+	/* Fail closed: the failed list tempfails before the domain is looked at. */
+	conf.dns.fail = DNS_FAIL_CLOSED;
+	memset(&v, 0, sizeof(v));
+	decide_dns(&conf, &f, &v);
+	assert_int_equal(v.kind, VK_TEMPFAIL);
+	assert_string_equal(v.dsn, "4.4.3");
+	/* A refusing listing wins over everything after it. */
+	df.lists[1] = (struct dns_list_result){&zen, DNSBL_LISTED, "192.0.2.2", "SBL"};
+	memset(&v, 0, sizeof(v));
+	decide_dns(&conf, &f, &v);
+	assert_int_equal(v.kind, VK_REJECT);
+	assert_string_equal(v.text, "Client address 192.0.2.2 is listed on zen (SBL)");
+	/* Null MX; and a transient domain never refuses. */
+	df.nlists = 0;
+	df.domain_state = DOMAIN_NULLMX;
+	memset(&v, 0, sizeof(v));
+	decide_dns(&conf, &f, &v);
+	assert_string_equal(v.code, "556");
+	assert_string_equal(v.dsn, "5.1.10");
+	df.domain_state = DOMAIN_TRANSIENT;
+	memset(&v, 0, sizeof(v));
+	decide_dns(&conf, &f, &v);
+	assert_int_equal(v.kind, VK_PASS);
+	/* At MAIL the domain is not judged. */
+	f.stage = STAGE_MAIL;
+	df.domain_state = DOMAIN_NXDOMAIN;
+	memset(&v, 0, sizeof(v));
+	decide_dns(&conf, &f, &v);
+	assert_int_equal(v.kind, VK_PASS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_query_names),	    cmocka_unit_test(test_domain_ok),
+	    cmocka_unit_test(test_interpret_codes), cmocka_unit_test(test_code_parse),
+	    cmocka_unit_test(test_answer_ttl),	    cmocka_unit_test(test_cache),
+	    cmocka_unit_test(test_mx_helpers),	    cmocka_unit_test(test_decide_dns),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
