@@ -401,3 +401,25 @@ store_db_stat(struct store *st, enum store_db db, struct store_stat *stat_r)
 	stat_r->used_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	return STORE_OK;
 }
+
+int
+store_backup(struct store *st, const char *dir)
+{
+	int rc;
+
+	if (mkdir(dir, 0700) < 0) {
+		snprintf(st->err, sizeof(st->err), "%s: %s", dir, strerror(errno));
+		return STORE_ERR;
+	}
+	if ((rc = mdb_env_copy2(st->env, dir, MDB_CP_COMPACT)) != 0) {
+		store_fail(st, "backup", rc);
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+const char *
+store_db_name(enum store_db db)
+{
+	return db < DB_COUNT ? db_names[db] : "?";
+}

@@ -91,5 +91,14 @@ struct store_stat {
 	uint64_t used_bytes;
 };
 int store_db_stat(struct store *st, enum store_db db, struct store_stat *stat_r);
+/* Name of DB ("suppress", "account", ...). */
+const char *store_db_name(enum store_db db);
+
+/*
+ * A consistent, compacted copy of the whole environment into DIR (created,
+ * mode 0700; it must not exist yet), taken from one read snapshot while
+ * writers go on.  STORE_ERR with the reason in store_error().
+ */
+int store_backup(struct store *st, const char *dir);
 
 #endif

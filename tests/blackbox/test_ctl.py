@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -1062,6 +1063,69 @@ def test_explain():
         eq(d.ctl("account", "show", "nobody-login").returncode, 1, "explain creates nothing")
         d.ctl("explain", "a", "b", "c", check_rc=2)
         d.ctl("explain", "acct1", check_rc=2)
+
+
+@test
+def test_db_backup_online_and_restore():
+    with store() as d:
+        d.start()
+        d.ctl("account", "add", "acme", check_rc=0)
+        d.ctl("account", "pause", "acme", "--reason", "before the backup", check_rc=0)
+        rows = "".join("u%d@x.test,bounce\n" % i for i in range(2000))
+        d.ctl("suppress", "import", "-", input=rows, check_rc=0)
+        # Writes go on while the copy is taken: the copy is one consistent snapshot.
+        bk = os.path.join(d.dir, "backup")
+        r = d.ctl("db", "backup", bk, check_rc=0)
+        check("compacted" in r.stdout and "ok" in r.stdout, r.stdout)
+        r = d.ctl("db", "backup", bk)
+        eq(r.returncode, 3, "backup into an existing directory")
+        check("exists" in r.stderr, r.stderr)
+        # Restore: another daemon on the copy enforces what was there.
+        d2 = Daemon("")
+        shutil.copy(os.path.join(bk, "data.mdb"), os.path.join(d2.dir, "data.mdb.tmp"))
+        os.makedirs(os.path.join(d2.dir, "db"))
+        os.rename(os.path.join(d2.dir, "data.mdb.tmp"), os.path.join(d2.dir, "db", "data.mdb"))
+        try:
+            d2.start()
+            r = d2.ask(sasl_username="acme", recipient="u1@x.test")
+            check(r.startswith("450 4.7.1 ") and "before the backup" in r, r)
+            eq(len(jlines(d2.ctl("suppress", "list", "--json", check_rc=0))), 2000,
+               "suppressions restored")
+        finally:
+            d2.cleanup()
+
+
+@test
+def test_db_check_finds_damaged_and_left_over_records():
+    with store() as d:
+        d.ctl("account", "add", "acme", check_rc=0)
+        d.ctl("account", "set", "acme", "daily-quota=10", check_rc=0)
+        d.ctl("suppress", "add", "a@x.test", check_rc=0)
+        o = json.loads(d.ctl("db", "check", "--json", check_rc=0).stdout)
+        check(o["ok"] and o["databases"]["suppress"]["records"] == 1, o)
+        # Damage: a suppression record cut short, a setting nobody could have set,
+        # a mapping to an account that does not exist (mdb_load's plain-text form).
+        db = os.path.join(d.dir, "db")
+        for name, key, val in (("suppress", r"\00bad@x.test", r"\01\02"),
+                               ("acctset", r"acme\00daily-quota", "lots"),
+                               ("identity", "sasl:ghost", "ghost")):
+            text = "VERSION=3\nformat=print\ndatabase=%s\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n" \
+                % (name, key, val)
+            r = subprocess.run(["mdb_load", "-s", name, db], input=text.encode(),
+                               capture_output=True)
+            eq(r.returncode, 0, "mdb_load: %s" % r.stderr.decode())
+        r = d.ctl("db", "check", "--json")
+        eq(r.returncode, 4, "exit status with problems")
+        o = json.loads(r.stdout)
+        eq((o["ok"], o["problems_total"]), (False, 3), "problems")
+        what = " | ".join("%s %s: %s" % (p["db"], p["key"], p["problem"]) for p in o["problems"])
+        for want in ("suppress /bad@x.test: record does not decode",
+                     "acctset acme/daily-quota: daily-quota: 'lots'",
+                     "identity sasl:ghost: mapped to account ghost, which does not exist"):
+            check(want in what, "want %r in %r" % (want, what))
+        r = d.ctl("db", "check")
+        eq(r.returncode, 4, "human form exit status")
+        check("PROBLEMS" in r.stdout, r.stdout)
 
 
 if __name__ == "__main__":
