@@ -587,7 +587,9 @@ const struct ctl_cmd ctl_account_cmds[] = {
     {"account", "set", cmd_set, "NAME KEY=VALUE... (KEY=default resets)",
      "settings: mode=enforce|monitor|default, auto-enforce=on|off, note=TEXT, min-volume=N, "
      "bounce-review=PCT, bounce-pause=PCT, complaint-review=PCT, complaint-pause=PCT "
-     "(percent as plain numbers: 0.1 is 0.1 %); effective on the next request"},
+     "(percent as plain numbers: 0.1 is 0.1 %), max-rate=N/s|N/m|N/h, max-rate-burst=N, "
+     "daily-quota=N, hourly-quota=N, monthly-quota=N (recipients; none: no limit); effective "
+     "on the next request"},
     {"account", "pause", cmd_pause, "NAME --reason TEXT",
      "stop the account's mail: tempfailed (or as accounts.paused_action says) until resumed"},
     {"account", "resume", cmd_resume, "NAME [--reason TEXT] [--release]",

@@ -306,8 +306,10 @@ dns_resolver_wait(struct dns_resolver *r, int64_t deadline_ms)
 		int64_t left = deadline_ms - dns_now_ms();
 
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-					   (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			/* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 by up to 31. */
+			unsigned ub = (unsigned)bits;
+			short ev = (short)((ub & (1u << i) ? POLLIN : 0) |
+					   (ub & (1u << (i + ARES_GETSOCK_MAXNUM)) ? POLLOUT : 0));
 			if (ev) {
 				p[n].fd = s[i];
 				p[n].events = ev;
