@@ -157,6 +157,10 @@ check_only(const char *file, int verbose)
 	char err[1024];
 	struct conf *conf = conf_load(file, err, sizeof(err));
 
+	if (conf != NULL && master_conf_check(conf, err, sizeof(err)) < 0) {
+		conf_free(conf);
+		conf = NULL;
+	}
 	if (conf == NULL) {
 		fprintf(stderr, "outpostd: %s\n", err);
 		return 1;
@@ -248,7 +252,8 @@ main(int argc, char **argv)
 		return check_only(opts.config_file, verbose);
 	umask(007);
 	log_init("outpostd", 1, LOG_MAIL);
-	if ((conf = conf_load(opts.config_file, err, sizeof(err))) == NULL)
+	if ((conf = conf_load(opts.config_file, err, sizeof(err))) == NULL ||
+	    master_conf_check(conf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_verbose(LOG_LVL_INFO + (verbose > conf->verbose ? verbose : conf->verbose));
 	if (conf->policy.workers == 0) {

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "master.h"
+#include "feedback/classify.h"
 #include "quota/quota.h"
 #include "util/addr.h"
 #include "util/log.h"
@@ -135,12 +136,32 @@ reload_warn_fixed(const struct conf *old, const struct conf *new)
 		log_warnx("reload: user changed; takes effect only on restart");
 }
 
+int
+master_conf_check(const struct conf *conf, char *err, size_t errlen)
+{
+	struct classify_rules *rules;
+	char why[512];
+
+	if (conf->feedback.maillog[0] == '\0')
+		return 0;
+	if ((rules = classify_load(conf->feedback.rules, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s: feedback.rules: %s", conf->file, why);
+		return -1;
+	}
+	classify_free(rules);
+	return 0;
+}
+
 /* Read the file again; swap it in and restart the workers, or keep the old one. */
 static int
 master_reload(char *why, size_t whylen)
 {
 	struct conf *nc = conf_load(M.opts->config_file, why, whylen);
 
+	if (nc != NULL && master_conf_check(nc, why, whylen) < 0) {
+		conf_free(nc);
+		nc = NULL;
+	}
 	if (nc == NULL) {
 		M.reload_failures++;
 		log_warnx("reload failed, keeping the running configuration: %s", why);

@@ -20,6 +20,8 @@ struct master_opts {
 void master_bind(const struct conf *conf);
 /* Supervise until SIGTERM/SIGINT; returns the exit status.  *CONFP is replaced by
  * the configuration in force at the end (reloads free the ones they replace). */
+/* Checks beyond the file's syntax: files the config names that must load (bounce rules). */
+int master_conf_check(const struct conf *conf, char *err, size_t errlen);
 int master_run(struct conf **confp, const struct master_opts *opts);
 
 /* In a freshly forked child: close what belongs to the master only. */
