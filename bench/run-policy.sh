@@ -17,7 +17,12 @@
 # BUILD=the build tree (default: build/ if configured, else the source tree),
 # QUOTA=0 (1: every account has a daily quota, an hourly quota and a maximum
 # rate, all too large to refuse, so each accepted recipient takes and gives back
-# a reservation in the shared quota table; the host has a daily cap too).
+# a reservation in the shared quota table; the host has a daily cap too),
+# DNS=1 (bounce prevention and one client blocklist, as in production: an NSD
+# started through tests/lib/dns_fixture.py serves the recipient domains
+# domN.test, each with an MX host that has an address, and the bl.test list,
+# on which no client is listed; the warm-up fills the host's shared DNS
+# cache.  DNS=0: dns.bounce_prevention = false and no lists: no DNS at all).
 set -eu
 
 DURATION=${DURATION:-10}
@@ -46,6 +51,8 @@ TMP=
 OUT_PID=
 NULL_PID=
 SAMPLER_PID=
+NSD_PID=
+DNS=${DNS:-1}
 
 log() {
 	printf '%s\n' "run-policy: $*" >&2
@@ -73,7 +80,8 @@ cleanup() {
 	stop_pid "$SAMPLER_PID"
 	stop_pid "$OUT_PID"
 	stop_pid "$NULL_PID"
-	OUT_PID= NULL_PID=
+	stop_pid "$NSD_PID"
+	OUT_PID= NULL_PID= NSD_PID=
 	if [ -n "$TMP" ] && [ "${KEEP:-0}" != 1 ]; then
 		rm -rf "$TMP"
 	elif [ -n "$TMP" ]; then
@@ -148,6 +156,36 @@ make -C "$BUILD" -s bench >/dev/null
 TMP=$(mktemp -d /tmp/outpost-bench.XXXXXX)
 PORT_OUT=$(free_port "${PORT:-20040}")
 PORT_NULL=$(free_port $((PORT_OUT + 1)))
+
+# ---- DNS: the recipient domains of policy_bench (dom0.test .. dom99.test) --
+# Written as a zone "test." next to the fixture's own zones (bl.test, ...).
+bench_zone() {
+	printf '$ORIGIN test.\n$TTL 3600\n'
+	printf '@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300\n@ NS ns.test.\nns A 127.0.0.1\n'
+	i=0
+	while [ $i -lt 100 ]; do
+		printf 'dom%d MX 10 mx.dom%d\nmx.dom%d A 192.0.2.%d\n' $i $i $i $((i + 1))
+		i=$((i + 1))
+	done
+}
+if [ "$DNS" = 1 ]; then
+	bench_zone >"$TMP/bench.test.zone"
+	python3 "$ROOT/tests/lib/dns_fixture.py" --ready "$TMP/nsd.server" \
+		--zone "test=$TMP/bench.test.zone" >"$TMP/nsd.log" 2>&1 &
+	NSD_PID=$!
+	i=0
+	until [ -s "$TMP/nsd.server" ]; do
+		kill -0 "$NSD_PID" 2>/dev/null && [ $i -lt 150 ] || { cat "$TMP/nsd.log" >&2; die "NSD did not start"; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	DNS_CONF="dns = { servers = [ \"$(cat "$TMP/nsd.server")\" ]; };
+dnsbl = ( { name = \"zen\"; zone = \"bl.test\"; query = \"client\"; action = \"reject\"; } );"
+	log "NSD on $(cat "$TMP/nsd.server"): dom0-99.test with MX, the bl.test list"
+else
+	DNS_CONF='dns = { servers = [ "127.0.0.1:1" ]; bounce_prevention = false; };'
+fi
+
 CONF=$TMP/outpost.conf
 cat >"$CONF" <<EOF
 user = "";
@@ -155,7 +193,7 @@ pidfile = "$TMP/outpostd.pid";
 control_socket = "$TMP/outpostd.ctl";
 store = { path = "$TMP/db"; };
 policy = { listen = "inet:127.0.0.1:$PORT_OUT"; workers = $WORKERS; };
-dns = { servers = [ "127.0.0.1:1" ]; };
+$DNS_CONF
 EOF
 if [ "${QUOTA:-0}" = 1 ]; then
 	cat >>"$CONF" <<EOF
@@ -252,6 +290,11 @@ splits_of() {
 # ---- the table -----------------------------------------------------------
 echo
 echo "Outpost policy benchmark: $(nproc) CPUs, $WORKERS workers per server, $THREADS generator thread(s) on the same CPUs"
+if [ "$DNS" = 1 ]; then
+	echo "DNS: bounce prevention and one client blocklist, answered from the shared cache after the warm-up"
+else
+	echo "DNS: off (DNS=0)"
+fi
 echo "store: $ACCOUNTS accounts ($npaused paused), $SUPPRESSED suppression entries (import ${IMPORT_S}s, ${IMPORT_RATE}/s); ${HIT} of recipients suppressed"
 echo "${DURATION}s per server and concurrency, in ${SLICE}s slices alternating between the two; median of $REPEAT round(s)"
 echo "ratio: outpost/null requests/s within one run (median over the rounds)"

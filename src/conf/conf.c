@@ -145,8 +145,10 @@ static const struct schema_key schema[] = {
      "cached)"},
     {"dns.negative_ttl", CT_DURATION, O(dns.negative_ttl), "5m", 0, 86400, NULL,
      "how long \"not listed\" and NXDOMAIN/no-record answers are cached"},
-    {"dns.cache_size", CT_INT64, O(dns.cache_size), "100000", 1, 100000000, NULL,
-     "DNS answers cached per process"},
+    {"dns.cache_size", CT_INT64, O(dns.cache_size), "65536", 4, 4194304, NULL,
+     "DNS answers cached for the whole host, shared by every worker and the milter (rounded "
+     "up to a power of two; about 550 bytes of shared memory each, taken at start; a change "
+     "takes effect on restart)"},
     {"dns.bounce_prevention", CT_BOOL, O(dns.bounce_prevention), "true", 0, 0, NULL,
      "refuse recipients whose domain can't receive mail (NXDOMAIN 5.1.2, null MX 5.1.10, no "
      "MX and no address 5.1.2, no MX host with an address 5.4.4); never on a DNS failure"},

@@ -3,7 +3,9 @@
  * ACCOUNT (as its SASL login) to RECIPIENT be accepted now, and if not, which
  * rule stops it?  Runs the daemon's own decide() on the store and the quota
  * step on the shared quota table, read-only: it consumes nothing and creates
- * nothing.
+ * nothing.  The DNS checks (blocklists, bounce prevention) run too, now and
+ * synchronously under the same dns.timeout as the milter's, against
+ * dns.servers and without a cache (--no-dns: skipped).
  */
 #include "config.h"
 
@@ -12,6 +14,7 @@
 
 #include "ctl.h"
 #include "decide/decide.h"
+#include "dns/dns_check.h"
 #include "quota/quota.h"
 #include "util/text.h"
 
@@ -48,12 +51,37 @@ explain_print(struct ctl *ctl, const char *account, const char *rcpt, const stru
 	printf("  reply:    %s\n", v->kind == VK_HOLD ? "accepted into the hold queue" : reply);
 }
 
+/*
+ * F's DNS facts into DF, as the milter gathers them; NULL when nothing is
+ * asked or c-ares can't start (then the DNS steps pass, as in the daemon).
+ */
+static const struct dns_facts *
+explain_dns(struct ctl *ctl, const struct facts *f, struct dns_facts *df)
+{
+	struct dns_resolver *r;
+	char err[512];
+
+	if (dns_check_plan(ctl->conf, f, df) == 0)
+		return NULL;
+	if ((r = dns_resolver_create(ctl->conf, NULL, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "outpostctl: DNS checks skipped: %s\n", err);
+		return NULL;
+	}
+	dns_check_run(r, ctl->conf, f, df);
+	dns_resolver_destroy(r);
+	return df;
+}
+
 static int
 cmd_explain(struct ctl *ctl, int argc, char **argv)
 {
 	const char *sender = "", *client = "";
-	const struct ctl_opt opts[] = {
-	    {"--sender", 1, &sender, NULL}, {"--client", 1, &client, NULL}, {NULL, 0, NULL, NULL}};
+	int no_dns = 0;
+	const struct ctl_opt opts[] = {{"--sender", 1, &sender, NULL},
+				       {"--client", 1, &client, NULL},
+				       {"--no-dns", 0, NULL, &no_dns},
+				       {NULL, 0, NULL, NULL}};
+	struct dns_facts df;
 	struct facts f = {0};
 	struct verdict v;
 	char *pos[2];
@@ -73,6 +101,8 @@ cmd_explain(struct ctl *ctl, int argc, char **argv)
 	f.recipient = pos[1];
 	f.client_address = client;
 	f.now = ctl->now;
+	if (!no_dns)
+		f.dns = explain_dns(ctl, &f, &df);
 	decide(ctl->conf, ctl->st, &f, &v);
 	if (v.rule && strcmp(v.rule, "store_error") == 0)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
@@ -83,8 +113,10 @@ cmd_explain(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct ctl_cmd ctl_explain_cmds[] = {
-    {"explain", "", cmd_explain, "ACCOUNT RECIPIENT [--sender ADDRESS] [--client IP] [--json]",
+    {"explain", "", cmd_explain,
+     "ACCOUNT RECIPIENT [--sender ADDRESS] [--client IP] [--no-dns] [--json]",
      "would a message from ACCOUNT (as its SASL login) to RECIPIENT be accepted now, and if "
-     "not, which rule stops it?  Read-only; exit 1 if it would be refused"},
+     "not, which rule stops it (blocklists and bounce prevention included: DNS is asked now, "
+     "within dns.timeout, unless --no-dns)?  Read-only; exit 1 if it would be refused"},
     {NULL, NULL, NULL, NULL, NULL},
 };

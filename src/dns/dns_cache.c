@@ -1,52 +1,76 @@
-/* dns_cache -- TTL-honouring answer cache; see dns_cache.h. */
+/* dns_cache -- the host's shared TTL-honouring answer cache; see dns_cache.h. */
 #include "config.h"
 
-#include <ctype.h>
+#include <ares.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dns_cache.h"
 #include "util/siphash.h"
 #include "util/xalloc.h"
 
-struct entry {
-	struct entry *next;
-	int type, status;
-	int64_t expires, stored; /* milliseconds, monotonic */
-	unsigned char *abuf;
-	int alen;
-	char name[]; /* lower-case */
+#define STAT_ADD(v) __atomic_fetch_add(&(v), 1, __ATOMIC_RELAXED)
+
+struct dns_cache *dns_host_cache;
+
+struct dslot {
+	uint64_t hash;	 /* 0: empty; stored last, so a torn write leaves the slot empty */
+	int64_t expires; /* milliseconds, CLOCK_MONOTONIC */
+	int32_t type;
+	uint32_t pad;
+	char name[DNS_CACHE_NAME_MAX]; /* lower-case */
+	struct dns_answer ans;
 };
 
+struct dbucket {
+	pthread_mutex_t mu; /* process-shared, robust */
+	struct dslot slot[DNS_CACHE_WAYS];
+};
+
+/* The process's handle; the buckets are shared, the counters are this process's. */
 struct dns_cache {
-	pthread_mutex_t mu;
-	struct entry **tab;
-	size_t nbuckets, n, max;
+	struct dbucket *b;
+	size_t nbuckets, size;
 	uint64_t hits, misses;
 };
 
 static const uint8_t hash_key[16] = "outpost-dnscache";
 
+static void
+mutex_init_shared(pthread_mutex_t *mu)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(mu, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 struct dns_cache *
 dns_cache_create(size_t max)
 {
-	struct dns_cache *c = xcalloc(1, sizeof(*c));
+	struct dns_cache *c;
+	size_t n = 1;
+	void *p;
 
-	pthread_mutex_init(&c->mu, NULL);
-	c->max = max ? max : 1;
-	c->nbuckets = 64;
-	while (c->nbuckets < c->max)
-		c->nbuckets *= 2;
-	c->tab = xcalloc(c->nbuckets, sizeof(*c->tab));
+	while (n * DNS_CACHE_WAYS < max)
+		n *= 2;
+	p = mmap(NULL, n * sizeof(struct dbucket), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->b = p;
+	c->nbuckets = n;
+	c->size = n * sizeof(struct dbucket);
+	for (size_t i = 0; i < n; i++) /* the slots are zero: empty */
+		mutex_init_shared(&c->b[i].mu);
 	return c;
-}
-
-static void
-entry_free(struct entry *e)
-{
-	free(e->abuf);
-	free(e);
 }
 
 void
@@ -54,202 +78,144 @@ dns_cache_destroy(struct dns_cache *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->nbuckets; i++)
-		for (struct entry *e = c->tab[i], *next; e; e = next) {
-			next = e->next;
-			entry_free(e);
-		}
-	pthread_mutex_destroy(&c->mu);
-	free(c->tab);
+	munmap(c->b, c->size);
 	free(c);
 }
 
-static size_t
-bucket(const struct dns_cache *c, int type, const char *name)
+size_t
+dns_cache_capacity(const struct dns_cache *c)
 {
-	return (size_t)(siphash24(hash_key, name, strlen(name)) ^ (uint64_t)type) &
-	       (c->nbuckets - 1);
+	return c->nbuckets * DNS_CACHE_WAYS;
 }
 
-/* Drop entries expired at NOW, or (ALL) stored before CUTOFF. */
-static void
-sweep(struct dns_cache *c, int64_t now, int64_t cutoff)
+/*
+ * Take bucket B's lock.  If its holder died, the bucket may hold a torn
+ * entry: empty it.  -1 if the lock can't be had (then the cache is skipped).
+ */
+static int
+bucket_lock(struct dbucket *b)
 {
-	for (size_t i = 0; i < c->nbuckets; i++)
-		for (struct entry **pp = &c->tab[i]; *pp;) {
-			struct entry *e = *pp;
-			if (e->expires <= now || e->stored < cutoff) {
-				*pp = e->next;
-				entry_free(e);
-				c->n--;
-			} else {
-				pp = &e->next;
-			}
-		}
+	int rc = pthread_mutex_lock(&b->mu);
+
+	if (rc == EOWNERDEAD) {
+		for (int i = 0; i < DNS_CACHE_WAYS; i++)
+			b->slot[i].hash = 0;
+		pthread_mutex_consistent(&b->mu);
+		rc = 0;
+	}
+	return rc == 0 ? 0 : -1;
 }
 
-/* Drop expired entries; if that is not enough, the oldest quarter of the TTL span. */
-static void
-make_room(struct dns_cache *c, int64_t now)
+/* NAME lower-cased into KEY (DNS_CACHE_NAME_MAX); its hash (never 0), or 0 if too long. */
+static uint64_t
+make_key(int type, const char *name, char *key)
 {
-	int64_t oldest = now;
+	size_t len = 0;
 
-	sweep(c, now, INT64_MIN);
-	if (c->n < c->max)
-		return;
-	for (size_t i = 0; i < c->nbuckets; i++)
-		for (struct entry *e = c->tab[i]; e; e = e->next)
-			if (e->stored < oldest)
-				oldest = e->stored;
-	sweep(c, now, oldest + (now - oldest) / 4 + 1);
+	for (; name[len]; len++) {
+		if (len + 1 >= DNS_CACHE_NAME_MAX)
+			return 0;
+		char ch = name[len];
+		key[len] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 'a' - 'A') : ch;
+	}
+	key[len] = '\0';
+	return (siphash24(hash_key, key, len) ^ ((uint64_t)type << 48)) | 1;
 }
 
-/* Find (TYPE, NAME) in its bucket; the link pointing at it in *PP_R. */
-static struct entry *
-find(struct dns_cache *c, int type, const char *name, struct entry ***pp_r)
+static struct dbucket *
+bucket_of(struct dns_cache *c, uint64_t h)
 {
-	struct entry **pp = &c->tab[bucket(c, type, name)];
-
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->type == type && strcmp((*pp)->name, name) == 0)
-			break;
-	*pp_r = pp;
-	return *pp;
+	return &c->b[(h >> 1) & (c->nbuckets - 1)];
 }
 
-static char *
-lower_dup(const char *name)
+/* The slot of B holding (H, TYPE, KEY), or NULL. */
+static struct dslot *
+find(struct dbucket *b, uint64_t h, int type, const char *key)
 {
-	char *s = xstrdup(name);
+	for (int i = 0; i < DNS_CACHE_WAYS; i++) {
+		struct dslot *s = &b->slot[i];
+		if (s->hash == h && s->type == type && strcmp(s->name, key) == 0)
+			return s;
+	}
+	return NULL;
+}
 
-	for (char *p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
+/* Where a new entry goes: an empty or expired slot, else the one that expires first. */
+static struct dslot *
+victim(struct dbucket *b, int64_t now)
+{
+	struct dslot *v = &b->slot[0];
+
+	for (int i = 0; i < DNS_CACHE_WAYS; i++) {
+		struct dslot *s = &b->slot[i];
+		if (s->hash == 0 || s->expires <= now)
+			return s;
+		if (s->expires < v->expires)
+			v = s;
+	}
+	return v;
 }
 
 void
-dns_cache_put(struct dns_cache *c, int type, const char *name, int status,
-	      const unsigned char *abuf, int alen, uint32_t ttl, int64_t now)
+dns_cache_put(struct dns_cache *c, int type, const char *name, const struct dns_answer *a,
+	      uint32_t ttl, int64_t now)
 {
-	char *key;
-	struct entry *e, **pp;
-	size_t klen;
+	char key[DNS_CACHE_NAME_MAX];
+	uint64_t h = make_key(type, name, key);
+	struct dbucket *b = bucket_of(c, h);
+	struct dslot *s;
 
-	if (ttl == 0)
+	if (ttl == 0 || h == 0 ||
+	    (a->status != ARES_SUCCESS && a->status != ARES_ENODATA && a->status != ARES_ENOTFOUND))
 		return;
-	key = lower_dup(name);
-	klen = strlen(key) + 1;
-	pthread_mutex_lock(&c->mu);
-	if ((e = find(c, type, key, &pp)) != NULL) {
-		*pp = e->next;
-		entry_free(e);
-		c->n--;
-	}
-	if (c->n >= c->max)
-		make_room(c, now);
-	e = xmalloc(sizeof(*e) + klen);
-	memcpy(e->name, key, klen);
-	e->type = type;
-	e->status = status;
-	e->stored = now;
-	e->expires = now + (int64_t)ttl * 1000;
-	e->alen = abuf ? alen : 0;
-	e->abuf = abuf && alen > 0 ? xmalloc((size_t)alen) : NULL;
-	if (e->abuf)
-		memcpy(e->abuf, abuf, (size_t)alen);
-	e->next = c->tab[bucket(c, type, key)];
-	c->tab[bucket(c, type, key)] = e;
-	c->n++;
-	pthread_mutex_unlock(&c->mu);
-	free(key);
+	if (bucket_lock(b) < 0)
+		return;
+	if ((s = find(b, h, type, key)) == NULL)
+		s = victim(b, now);
+	__atomic_store_n(&s->hash, 0, __ATOMIC_RELEASE);
+	s->expires = now + (int64_t)ttl * 1000;
+	s->type = type;
+	memcpy(s->name, key, strlen(key) + 1);
+	s->ans = *a;
+	__atomic_store_n(&s->hash, h, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&b->mu);
 }
 
 int
-dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now, int *status_r,
-	      unsigned char **abuf_r, int *alen_r)
+dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now, struct dns_answer *out)
 {
-	char *key = lower_dup(name);
-	struct entry *e, **pp;
+	char key[DNS_CACHE_NAME_MAX];
+	uint64_t h = make_key(type, name, key);
+	struct dbucket *b = bucket_of(c, h);
+	struct dslot *s;
 	int found = 0;
 
-	pthread_mutex_lock(&c->mu);
-	if ((e = find(c, type, key, &pp)) != NULL && e->expires <= now) {
-		*pp = e->next;
-		entry_free(e);
-		c->n--;
-		e = NULL;
-	}
-	if (e) {
-		*status_r = e->status;
-		*alen_r = e->alen;
-		*abuf_r = NULL;
-		if (e->abuf) {
-			*abuf_r = xmalloc((size_t)e->alen);
-			memcpy(*abuf_r, e->abuf, (size_t)e->alen);
-		}
+	if (h == 0 || bucket_lock(b) < 0)
+		goto out;
+	if ((s = find(b, h, type, key)) != NULL && s->expires <= now)
+		s->hash = 0;
+	else if (s != NULL) {
+		*out = s->ans;
 		found = 1;
-		c->hits++;
-	} else {
-		c->misses++;
 	}
-	pthread_mutex_unlock(&c->mu);
-	free(key);
+	pthread_mutex_unlock(&b->mu);
+out:
+	if (found)
+		STAT_ADD(c->hits);
+	else
+		STAT_ADD(c->misses);
 	return found;
 }
 
 void
 dns_cache_counts(struct dns_cache *c, size_t *entries, uint64_t *hits, uint64_t *misses)
 {
-	pthread_mutex_lock(&c->mu);
-	*entries = c->n;
-	*hits = c->hits;
-	*misses = c->misses;
-	pthread_mutex_unlock(&c->mu);
-}
+	size_t n = 0;
 
-/* Skip the (possibly compressed) name at OFF; the offset after it, or -1. */
-static int
-skip_name(const unsigned char *b, int len, int off)
-{
-	while (off < len) {
-		unsigned l = b[off];
-		if (l == 0)
-			return off + 1;
-		if ((l & 0xc0) == 0xc0)
-			return off + 2 <= len ? off + 2 : -1;
-		if (l & 0xc0)
-			return -1;
-		off += 1 + (int)l;
-	}
-	return -1;
-}
-
-int64_t
-dns_answer_min_ttl(const unsigned char *b, int len)
-{
-	int off = 12, qd, an;
-	int64_t min = -1;
-
-	if (b == NULL || len < 12)
-		return -1;
-	qd = (b[4] << 8) | b[5];
-	an = (b[6] << 8) | b[7];
-	for (int i = 0; i < qd; i++)
-		if ((off = skip_name(b, len, off)) < 0 || (off += 4) > len)
-			return -1;
-	for (int i = 0; i < an; i++) {
-		if ((off = skip_name(b, len, off)) < 0 || off + 10 > len)
-			return -1;
-		int64_t ttl = ((int64_t)b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) |
-			      b[off + 7];
-		int rdlen = (b[off + 8] << 8) | b[off + 9];
-		if (ttl & 0x80000000)
-			ttl = 0; /* RFC 2181 8: a TTL with the top bit set is zero */
-		if (min < 0 || ttl < min)
-			min = ttl;
-		off += 10 + rdlen;
-		if (off > len)
-			return -1;
-	}
-	return min;
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (int k = 0; k < DNS_CACHE_WAYS; k++)
+			n += __atomic_load_n(&c->b[i].slot[k].hash, __ATOMIC_RELAXED) != 0;
+	*entries = n;
+	*hits = __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
+	*misses = __atomic_load_n(&c->misses, __ATOMIC_RELAXED);
 }

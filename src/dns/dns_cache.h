@@ -1,17 +1,30 @@
 /*
- * dns_cache -- the answers of recent DNS queries, kept for their TTL.
+ * dns_cache -- the answers of recent DNS queries, kept for their TTL, shared
+ * by every process of the host.
  *
- * c-ares 1.18 has no cache, so every process keeps one: a hash table keyed by
- * (query type, lower-cased name) holding the raw answer (status and message
- * bytes) until it expires.  A positive answer lives for its smallest record
- * TTL, capped by dns.max_ttl; NXDOMAIN and NODATA live dns.negative_ttl
- * (c-ares can't read the SOA of a negative answer).  Failures (timeouts,
- * SERVFAIL, REFUSED) are never cached.  When the table is full, expired
- * entries are dropped, then the oldest quarter.
+ * c-ares 1.18 has no cache.  This one is a fixed-size table in shared memory
+ * (an anonymous MAP_SHARED mapping) that the master creates before it forks
+ * the policy workers and the milter, so a name one worker looked up is a
+ * cache hit in every other process, and a restarted worker finds the cache
+ * warm.  Keys are (query type, lower-cased name); a value is the compact
+ * answer of answer.h, copied in and out: a hit asks c-ares nothing and
+ * allocates nothing.
  *
- * One cache per process, shared by every resolver in it (the milter's
- * threads too: all calls take a mutex).  It is not shared between processes:
- * each policy worker warms its own.
+ * A positive answer lives for its smallest record TTL, capped by dns.max_ttl;
+ * NXDOMAIN and NODATA live dns.negative_ttl (c-ares can't read the SOA of a
+ * negative answer).  Failures (timeouts, SERVFAIL, REFUSED) are never cached.
+ *
+ * Layout: buckets of DNS_CACHE_WAYS entries, each bucket under one
+ * process-shared robust mutex, held for the copy of one entry (well under a
+ * microsecond).  A name hashes to one bucket; when the bucket is full, a new
+ * answer replaces an expired entry, else the one that expires first.  So the
+ * table never grows: dns.cache_size entries (rounded up to a power of two),
+ * about 550 bytes of shared memory each, allocated at start.
+ *
+ * Crashes: a process killed while it holds a bucket's lock leaves the lock
+ * "owner died"; the next process to take it empties that bucket (it may hold
+ * a half-written entry) and carries on.  The cache lives as long as the
+ * master: a restart of outpostd starts it empty.
  */
 #ifndef OUTPOST_DNS_CACHE_H
 #define OUTPOST_DNS_CACHE_H
@@ -19,34 +32,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/answer.h"
+
+#define DNS_CACHE_WAYS 4       /* entries per bucket */
+#define DNS_CACHE_NAME_MAX 256 /* names this long or longer are not cached */
+
 struct dns_cache;
 
-/* A cache of at most MAX entries. */
+/*
+ * The host's cache, made by the master before it forks (NULL in outpostctl
+ * and until then).  The children inherit the mapping with this pointer.
+ */
+extern struct dns_cache *dns_host_cache;
+
+/*
+ * A cache of at least MAX entries in fresh shared memory; NULL (errno set)
+ * if the memory can't be had.  Share it by forking after this call.
+ */
 struct dns_cache *dns_cache_create(size_t max);
+/* Unmap (in the process that calls it; other processes keep their mapping). */
 void dns_cache_destroy(struct dns_cache *c);
+/* Entries the table holds at most. */
+size_t dns_cache_capacity(const struct dns_cache *c);
 
 /*
- * Store the answer to (TYPE, NAME): STATUS is an ARES_* code (ARES_SUCCESS,
- * ARES_ENODATA, ARES_ENOTFOUND), ABUF[0..ALEN) the message (may be NULL), TTL
- * seconds from NOW (milliseconds, monotonic); TTL 0 stores nothing.
+ * Store answer A to (TYPE, NAME) for TTL seconds from NOW (milliseconds,
+ * CLOCK_MONOTONIC: the same clock in every process of the host).  TTL 0, a
+ * failure status, or a name of DNS_CACHE_NAME_MAX or more store nothing.
  */
-void dns_cache_put(struct dns_cache *c, int type, const char *name, int status,
-		   const unsigned char *abuf, int alen, uint32_t ttl, int64_t now);
+void dns_cache_put(struct dns_cache *c, int type, const char *name, const struct dns_answer *a,
+		   uint32_t ttl, int64_t now);
+/* Look (TYPE, NAME) up at NOW: 1 and the answer in *OUT, or 0 if absent or expired. */
+int dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now,
+		  struct dns_answer *out);
 /*
- * Look (TYPE, NAME) up at NOW (milliseconds): 1 and a heap copy of the answer in *ABUF_R
- * (free() it; NULL if none was stored) and *ALEN_R, *STATUS_R; 0 if absent or
- * expired.
+ * Entries held now (over the whole host: a scan, for tests and status), and
+ * lookups answered and missed by this process since it started.
  */
-int dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now, int *status_r,
-		  unsigned char **abuf_r, int *alen_r);
-/* Entries held now, lookups answered and missed since creation. */
 void dns_cache_counts(struct dns_cache *c, size_t *entries, uint64_t *hits, uint64_t *misses);
-
-/*
- * The smallest TTL of the answer-section records of message ABUF[0..ALEN);
- * -1 if the message is malformed or has no answer.  Pure, for the cache and
- * its tests.
- */
-int64_t dns_answer_min_ttl(const unsigned char *abuf, int alen);
 
 #endif

@@ -128,26 +128,18 @@ static void
 on_list(struct dns_check *chk, int idx, const struct dns_result *res)
 {
 	struct dns_list_result *lr = &chk->df->lists[idx];
-	struct ares_addrttl ttls[16];
-	uint32_t addrs[16];
-	int n = 16;
+	const struct dns_answer *a = res->answer;
 
-	if (res->status == ARES_ENOTFOUND || res->status == ARES_ENODATA) {
-		lr->state = DNSBL_NOT_LISTED;
-		return;
-	}
-	if (res->status != ARES_SUCCESS) {
+	if (res->status != ARES_SUCCESS && !dns_status_is_answer(res->status)) {
 		lr->state = DNSBL_FAILED;
 		text_copy(lr->detail, sizeof(lr->detail), dns_status_text(res->status));
 		return;
 	}
-	if (ares_parse_a_reply(res->abuf, res->alen, NULL, ttls, &n) != ARES_SUCCESS) {
-		lr->state = DNSBL_NOT_LISTED; /* e.g. only a CNAME: no address */
+	if (res->status != ARES_SUCCESS || a->n == 0) {
+		lr->state = DNSBL_NOT_LISTED; /* NXDOMAIN, or no address */
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		addrs[i] = ntohl(ttls[i].ipaddr.s_addr);
-	lr->state = dnsbl_interpret(lr->list, addrs, (size_t)n, lr->detail, sizeof(lr->detail));
+	lr->state = dnsbl_interpret(lr->list, a->addr, a->n, lr->detail, sizeof(lr->detail));
 }
 
 static void domain_finish(struct dns_check *chk);
@@ -181,15 +173,13 @@ domain_set(struct dns_check *chk, int state, const char *why)
 static void
 on_mx(struct dns_check *chk, const struct dns_result *res)
 {
-	struct ares_mx_reply *mx = NULL;
+	const struct dns_answer *a = res->answer;
 
 	if (res->status == ARES_ENOTFOUND) {
 		domain_set(chk, DOMAIN_NXDOMAIN, NULL);
 		return;
 	}
-	if (res->status == ARES_ENODATA ||
-	    (res->status == ARES_SUCCESS &&
-	     ares_parse_mx_reply(res->abuf, res->alen, &mx) == ARES_ENODATA)) {
+	if (res->status == ARES_ENODATA) {
 		/* No MX: the domain itself is the implicit MX (RFC 5321 5.1). */
 		text_copy(chk->names[0], MX_HOST_LEN, chk->df->domain);
 		chk->nnames = 1;
@@ -197,21 +187,20 @@ on_mx(struct dns_check *chk, const struct dns_result *res)
 		ask_addresses(chk);
 		return;
 	}
-	if (res->status != ARES_SUCCESS || mx == NULL) {
-		domain_set(chk, DOMAIN_TRANSIENT,
-			   res->status != ARES_SUCCESS ? dns_status_text(res->status)
-						       : "malformed MX answer");
-		ares_free_data(mx);
+	if (res->status != ARES_SUCCESS) {
+		domain_set(chk, DOMAIN_TRANSIENT, dns_status_text(res->status));
 		return;
 	}
-	if (mx_is_null(mx)) {
+	if (a->flags & DNS_ANSWER_NULLMX) {
 		domain_set(chk, DOMAIN_NULLMX, NULL);
-	} else {
-		chk->nnames = mx_sorted_hosts(mx, chk->names, MX_HOSTS_MAX);
-		chk->none_state = DOMAIN_BADMX;
-		ask_addresses(chk);
+		return;
 	}
-	ares_free_data(mx);
+	for (unsigned i = 0; i < a->n && i < MX_HOSTS_MAX; i++)
+		text_copy(chk->names[i], MX_HOST_LEN, dns_answer_host(a, i));
+	chk->nnames = a->n < MX_HOSTS_MAX ? a->n : MX_HOSTS_MAX;
+	/* Hosts left out of a long answer might have addresses: never conclude "bad MX". */
+	chk->none_state = (a->flags & DNS_ANSWER_TRUNCATED) ? DOMAIN_TRANSIENT : DOMAIN_BADMX;
+	ask_addresses(chk);
 }
 
 static void
@@ -220,17 +209,11 @@ on_addr(struct dns_check *chk, const struct dq *q, const struct dns_result *res)
 	int *st = &chk->addr[q->idx][q->type == ns_t_a ? 0 : 1];
 
 	if (res->status == ARES_SUCCESS)
-		*st = ADDR_HAS; /* parsed loosely: NOERROR with records of the type asked */
+		*st = res->answer->n > 0 ? ADDR_HAS : ADDR_NONE;
 	else if (res->status == ARES_ENOTFOUND || res->status == ARES_ENODATA)
 		*st = ADDR_NONE;
 	else
 		*st = ADDR_FAILED;
-	if (*st == ADDR_HAS && q->type == ns_t_a) {
-		struct ares_addrttl t[4];
-		int n = 4;
-		if (ares_parse_a_reply(res->abuf, res->alen, NULL, t, &n) != ARES_SUCCESS || n == 0)
-			*st = ADDR_NONE; /* a CNAME to nothing */
-	}
 }
 
 /* The domain's state once every address lookup is in (or abandoned). */

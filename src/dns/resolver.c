@@ -232,17 +232,18 @@ dns_resolver_destroy(struct dns_resolver *r)
 	free(r);
 }
 
-/* The TTL to cache an answer for: positive capped by max_ttl, negative fixed. */
+/* The TTL to cache answer A (from message ABUF) for: positive capped by max_ttl, negative fixed. */
 static uint32_t
-cache_ttl(const struct dns_resolver *r, int status, const unsigned char *abuf, int alen)
+cache_ttl(const struct dns_resolver *r, const struct dns_answer *a, const unsigned char *abuf,
+	  int alen)
 {
 	int64_t ttl;
 
-	if (status != ARES_SUCCESS)
+	if (a->status != ARES_SUCCESS)
 		return (uint32_t)r->negative_ttl;
 	ttl = dns_answer_min_ttl(abuf, alen);
 	if (ttl < 0)
-		return (uint32_t)r->negative_ttl; /* NOERROR with nothing of this type */
+		return (uint32_t)r->negative_ttl;
 	return (uint32_t)(ttl > r->max_ttl ? r->max_ttl : ttl);
 }
 
@@ -250,17 +251,19 @@ static void
 ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct rq *q = arg;
-	struct dns_result res = {status, dns_status_is_answer(status) ? abuf : NULL, alen, 0};
+	struct dns_answer a;
+	struct dns_result res = {0, &a, 0};
 
 	(void)timeouts;
 	q->r->pending--;
-	if (!dns_status_is_answer(status)) {
-		res.alen = 0;
+	dns_answer_parse(q->type, status, abuf, alen, &a);
+	res.status = a.status;
+	if (!dns_status_is_answer(a.status)) {
 		if (status != ARES_ECANCELLED && status != ARES_EDESTRUCTION)
 			STAT_ADD(failures);
 	} else if (q->r->cache) {
-		dns_cache_put(q->r->cache, q->type, q->name, status, abuf, alen,
-			      cache_ttl(q->r, status, abuf, alen), dns_now_ms());
+		dns_cache_put(q->r->cache, q->type, q->name, &a, cache_ttl(q->r, &a, abuf, alen),
+			      dns_now_ms());
 	}
 	q->fn(q->arg, &res);
 	free(q);
@@ -269,20 +272,18 @@ ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 void
 dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_result_fn fn, void *arg)
 {
-	struct dns_result res = {0};
-	unsigned char *abuf = NULL;
+	struct dns_answer a;
+	struct dns_result res = {0, &a, 1};
 	struct rq *q;
-	size_t n = strlen(name) + 1;
+	size_t n;
 
-	if (r->cache &&
-	    dns_cache_get(r->cache, type, name, dns_now_ms(), &res.status, &abuf, &res.alen)) {
+	if (r->cache && dns_cache_get(r->cache, type, name, dns_now_ms(), &a)) {
 		STAT_ADD(cache_hits);
-		res.abuf = abuf;
-		res.cached = 1;
+		res.status = a.status;
 		fn(arg, &res);
-		free(abuf);
 		return;
 	}
+	n = strlen(name) + 1;
 	q = xmalloc(sizeof(*q) + n);
 	q->r = r;
 	q->fn = fn;

@@ -10,8 +10,10 @@
  * one thread at a time: the policy worker has one per process, the milter
  * one per connection, outpostctl one.
  *
- * Queries go through the cache given at creation (may be NULL) first; a
- * cached answer is delivered before dns_resolver_query() returns.  Every
+ * Queries go through the cache given at creation (may be NULL; the host's
+ * shared dns_cache in outpostd) first; a cached answer is delivered before
+ * dns_resolver_query() returns, without c-ares and without an allocation.
+ * Replies are handed over boiled down (answer.h), as the cache keeps them.  Every
  * callback is called exactly once: with the answer, a failure, or
  * ARES_ECANCELLED / ARES_EDESTRUCTION when the resolver gives up or is
  * destroyed.
@@ -31,10 +33,9 @@ struct dns_resolver;
 struct dns_result {
 	int status; /* ARES_SUCCESS, ARES_ENODATA (no record of the type), ARES_ENOTFOUND
 		       (NXDOMAIN), or a failure (timeout, SERVFAIL/REFUSED as
-		       ARES_ECONNREFUSED, ...) */
-	const unsigned char *abuf; /* the DNS message; NULL on failures */
-	int alen;
-	int cached; /* answered from the cache */
+		       ARES_ECONNREFUSED, an unreadable reply as ARES_EBADRESP, ...) */
+	const struct dns_answer *answer; /* what the reply says (answer.h); status repeated */
+	int cached;			 /* answered from the cache */
 };
 
 typedef void (*dns_result_fn)(void *arg, const struct dns_result *res);

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "master.h"
+#include "dns/dns_cache.h"
 #include "feedback/classify.h"
 #include "quota/quota.h"
 #include "util/addr.h"
@@ -134,6 +135,8 @@ reload_warn_fixed(const struct conf *old, const struct conf *new)
 		log_warnx("reload: store.path changed; the workers now use %s", new->store.path);
 	if (strcmp(old->user, new->user) != 0)
 		log_warnx("reload: user changed; takes effect only on restart");
+	if (old->dns.cache_size != new->dns.cache_size)
+		log_warnx("reload: dns.cache_size changed; takes effect only on restart");
 }
 
 int
@@ -253,6 +256,20 @@ quota_start(const struct conf *conf)
 	qtable_new_generation(quota_table);
 	M.ev_qsync = event_new(M.base, -1, EV_PERSIST, qsync_cb, NULL);
 	event_add(M.ev_qsync, &tv);
+}
+
+/*
+ * The host's DNS cache (dns_cache.h): made here, before the first fork, so
+ * every worker and the milter share it and a restarted child finds it warm.
+ * Its size is fixed until outpostd restarts.
+ */
+static void
+dns_cache_start(const struct conf *conf)
+{
+	dns_host_cache = dns_cache_create((size_t)conf->dns.cache_size);
+	if (dns_host_cache == NULL)
+		fatal("dns.cache_size = %lld: cannot map the shared DNS cache",
+		      (long long)conf->dns.cache_size);
 }
 
 static void
@@ -436,6 +453,7 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	M.ev_kill = evtimer_new(M.base, kill_cb, NULL);
 	M.ev_wiring = event_new(M.base, -1, EV_PERSIST, wiring_cb, NULL);
 	quota_start(conf);
+	dns_cache_start(conf);
 	if (M.ctl_fd >= 0) {
 		M.ev_ctl = event_new(M.base, M.ctl_fd, EV_READ | EV_PERSIST, control_cb, NULL);
 		event_add(M.ev_ctl, NULL);
@@ -467,6 +485,8 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	if (M.ev_ctl)
 		event_free(M.ev_ctl);
 	event_base_free(M.base);
+	dns_cache_destroy(dns_host_cache);
+	dns_host_cache = NULL;
 	log_info("stopped");
 	*confp = M.conf;
 	return 0;

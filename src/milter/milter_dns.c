@@ -3,7 +3,8 @@
  * service, run synchronously (libmilter gives each callback a thread of its
  * own; waiting at most dns.timeout is what the callback may do).  Each
  * milter connection has its own c-ares channel (a channel must not be used by
- * two threads at once), created on first use; all share the process's cache.
+ * two threads at once), created on first use; all share the host's cache
+ * (dns_cache.h) with the policy workers.
  * Non-SMTP mode asks nothing: it never refuses a recipient.
  */
 #include "config.h"
@@ -13,14 +14,13 @@
 #include "dns/dns_health.h"
 #include "util/log.h"
 
-static struct dns_cache *milter_dns_cache;
 static struct log_rl init_rl = LOG_RL_INIT(1);
 
 void
 milter_dns_init(const struct conf *conf, struct dns_health *health)
 {
+	(void)conf;
 	dns_health_attach(health);
-	milter_dns_cache = dns_cache_create((size_t)conf->dns.cache_size);
 }
 
 const struct dns_facts *
@@ -31,8 +31,8 @@ milter_dns_gather(struct dns_resolver **res_r, const struct conf *conf, const st
 
 	if (dns_check_plan(conf, f, df) == 0)
 		return NULL;
-	if (*res_r == NULL && (*res_r = dns_resolver_create(conf, NULL, milter_dns_cache, err,
-							    sizeof(err))) == NULL) {
+	if (*res_r == NULL &&
+	    (*res_r = dns_resolver_create(conf, NULL, dns_host_cache, err, sizeof(err))) == NULL) {
 		if (log_allow(&init_rl))
 			log_warnx("milter: DNS checks skipped (fail-open): %s", err);
 		return NULL;

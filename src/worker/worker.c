@@ -33,7 +33,6 @@ struct worker {
 	const struct worker_args *args;
 	struct event **lev;
 	struct event *ev_term, *ev_int, *ev_drain, *ev_resume;
-	struct dns_cache *dns_cache;
 	pthread_t flusher;
 	volatile int stop_flusher;
 	int64_t served;
@@ -177,8 +176,7 @@ worker_dns_setup(struct worker *w)
 	if (conf->dnsbl.n == 0 && !conf->dns.bounce_prevention)
 		return;
 	dns_health_attach(&w->srv.stats->dns);
-	w->dns_cache = dns_cache_create((size_t)conf->dns.cache_size);
-	w->srv.resolver = dns_resolver_create(conf, w->srv.base, w->dns_cache, err, sizeof(err));
+	w->srv.resolver = dns_resolver_create(conf, w->srv.base, dns_host_cache, err, sizeof(err));
 	if (w->srv.resolver == NULL)
 		log_warnx("worker: DNS checks disabled (fail-open): %s", err);
 }
@@ -239,7 +237,6 @@ worker_main(const struct worker_args *args)
 	ledger_flush(w.srv.ledger);
 	ledger_destroy(w.srv.ledger);
 	dns_resolver_destroy(w.srv.resolver);
-	dns_cache_destroy(w.dns_cache);
 	store_close(w.srv.store);
 	exit(0);
 }

@@ -230,6 +230,79 @@ def cached_answers_make_no_query_at_the_server():
         d.cleanup()
 
 
+def conns_on_two_workers(d, limit=24):
+    """Two open connections that two different policy workers serve (and their pids).
+
+    A connection is told apart by which worker's open_connections grows when it
+    opens; the kernel picks the worker, so keep opening (at most LIMIT)."""
+    by_worker = {}
+    opened = []
+    try:
+        for _ in range(limit):  # bounded
+            before = {w["pid"]: w["open_connections"] for w in d.status()["workers"]
+                      if w["kind"] == "policy"}
+            c = d.conn()
+            opened.append(c)
+            eq(c.ask(protocol_state="END-OF-MESSAGE", queue_id="PROBE"), "DUNNO", "probe")
+            after = {w["pid"]: w["open_connections"] for w in d.status()["workers"]
+                     if w["kind"] == "policy"}
+            grown = [p for p in after if after[p] > before.get(p, 0)]
+            if len(grown) == 1 and grown[0] not in by_worker:
+                by_worker[grown[0]] = c
+            if len(by_worker) == 2:
+                break
+        check(len(by_worker) == 2, "no two connections on two workers in %d tries" % limit)
+        return list(by_worker.items())
+    finally:
+        for c in opened:
+            if c not in by_worker.values():
+                c.close()
+
+
+@test
+def cache_is_shared_by_all_workers_and_the_milter():
+    port = dns_fixture.free_udp_tcp_port()
+    d = daemon(dns_conf() + 'milter = { listen = "inet:%d@127.0.0.1"; feedback_id = ""; };\n'
+               % port, workers=2)
+    try:
+        (pid_a, a), (pid_b, b) = conns_on_two_workers(d)
+        rcpts = lambda pid: [w["rcpt_requests"] for w in d.status()["workers"]  # noqa: E731
+                             if w["pid"] == pid][0]
+        attrs = dict(sasl_username="acme", client_address="192.0.2.2", sender="x@spammy.test",
+                     recipient="u@good.mx.test")
+        before = NSD.queries()
+        first = a.ask(**attrs)
+        mid = NSD.queries()
+        check(mid - before >= 4, "worker %d: %d queries (want the lists, MX, A, AAAA)"
+              % (pid_a, mid - before))
+        served = rcpts(pid_b)
+        eq(b.ask(**attrs), first, "the same answer from the other worker")
+        eq(rcpts(pid_b), served + 1, "the second request was served by worker %d" % pid_b)
+        eq(NSD.queries() - mid, 0, "queries by worker %d for what worker %d asked"
+           % (pid_b, pid_a))
+        # The milter (a process of its own) is answered from the same cache.
+        wait_for(lambda: _can_connect(port), 10, "the milter to listen")
+        m = MilterClient(port)
+        m.step(b"C", b"client.test\0" + b"4" + struct.pack(">H", 4000) + b"192.0.2.2\0")
+        eq(m.step(b"M", b"<x@spammy.test>\0", {"{auth_authen}": "acme"}),
+           "450 4.7.1 Client address 192.0.2.2 is listed on zen (SBL)", "milter, listed client")
+        m.close()
+        eq(NSD.queries() - mid, 0, "queries by the milter for what a worker asked")
+        # A worker killed and restarted by the master finds the cache warm.
+        os.kill(pid_a, 9)
+        a.close()
+        wait_for(lambda: pid_a not in d.worker_pids() and all(d.worker_pids()), 10,
+                 "the killed worker to be replaced")
+        for _ in range(4):  # whichever worker takes them: no query
+            c = d.conn()
+            eq(c.ask(**attrs), first, "after a worker restart")
+            c.close()
+        eq(NSD.queries() - mid, 0, "queries after a worker restart")
+        b.close()
+    finally:
+        d.cleanup()
+
+
 @test
 def dead_server_answers_within_deadline_and_others_keep_being_served():
     dead = dns_fixture.DeadServer()
@@ -320,6 +393,39 @@ def ctl_dnsbl_check_reports_each_list():
         check(re.search(r"^zen +lookup failed +(DNS server did not answer|no answer within "
                         r"dns.timeout)$", r.stdout, re.M), r.stdout)
         check(took < 2.0, "outpostctl took %.2fs with dns.timeout 500ms" % took)
+    finally:
+        d.cleanup()
+        dead.cleanup()
+
+
+@test
+def explain_runs_the_dns_checks_too():
+    d = Daemon(dns_conf(zen_action="reject"))
+    try:
+        r = d.ctl("explain", "acme", "u@nullmx.mx.test")
+        eq(r.returncode, 1, "explain exit for a null-MX recipient")
+        check(re.search(r"rule: +recipient_domain", r.stdout), r.stdout)
+        check("556 5.1.10 <u@nullmx.mx.test>" in r.stdout, r.stdout)
+        r = d.ctl("explain", "acme", "u@good.mx.test", "--client", "192.0.2.2", "--json")
+        eq(r.returncode, 1, "explain exit for a listed client")
+        o = json.loads(r.stdout)
+        eq((o["rule"], o["reply"]), ("dnsbl", "554 5.7.1 Client address 192.0.2.2 is listed on "
+                                             "zen (SBL)"), "listed client")
+        eq(d.ctl("explain", "acme", "u@good.mx.test", "--client", "192.0.2.1").returncode, 0,
+           "deliverable, unlisted")
+        eq(d.ctl("explain", "acme", "u@nx.mx.test", "--no-dns").returncode, 0,
+           "--no-dns: no DNS step")
+    finally:
+        d.cleanup()
+    # A dead server: the same deadline, and a failure never refuses (dns.fail = open).
+    dead = dns_fixture.DeadServer()
+    d = Daemon(dns_conf(servers=dead.server, timeout="1s"))
+    try:
+        start = time.time()
+        r = d.ctl("explain", "acme", "u@nullmx.mx.test", "--client", "192.0.2.2")
+        took = time.time() - start
+        eq(r.returncode, 0, "dead DNS: accepted")
+        check(took < 3.0, "explain took %.1fs with dns.timeout = 1s" % took)
     finally:
         d.cleanup()
         dead.cleanup()

@@ -8,6 +8,11 @@ is how the tests get a SERVFAIL/REFUSED-class failure.  queries() reads the
 server's query counter (nsd-control stats_noreset over a unix control socket),
 so a test can prove that a cached answer made no query at the server.
 
+Run as a program (`dns_fixture.py --ready FILE [--zone NAME=PATH ...]`), it
+starts the same server for a shell script (the end-to-end tests, the policy
+benchmark), writes "127.0.0.1:PORT" to FILE once it answers, and stops it and
+removes its directory on SIGTERM or SIGINT.
+
 DeadServer is a UDP (and TCP) socket on loopback that reads queries and never
 answers: the "DNS server down/slow" case.
 
@@ -54,7 +59,8 @@ def available():
 class NsdServer:
     """NSD on 127.0.0.1:PORT, authoritative for tests/dns/*.zone."""
 
-    def __init__(self):
+    def __init__(self, extra_zones=()):
+        """EXTRA_ZONES: (name, zone file path) pairs served besides tests/dns/."""
         self.dir = tempfile.mkdtemp(prefix="outpost-nsd-")
         os.chmod(self.dir, 0o755)
         self.port = free_udp_tcp_port()
@@ -64,6 +70,8 @@ class NsdServer:
         self.proc = None
         zones = "".join('zone:\n\tname: "%s"\n\tzonefile: "%s/%s.zone"\n' % (z, ZONEDIR, z)
                         for z in ZONES)
+        zones += "".join('zone:\n\tname: "%s"\n\tzonefile: "%s"\n' % (z, os.path.abspath(p))
+                         for z, p in extra_zones)
         with open(self.conf, "w") as f:
             f.write(
                 "server:\n"
@@ -198,3 +206,33 @@ class DeadServer:
         self._thread.join(2)
         self.udp.close()
         self.tcp.close()
+
+
+def main(argv):
+    """The server for a shell script: see the module's docstring."""
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ready", required=True, help='written with "127.0.0.1:PORT" once it answers')
+    ap.add_argument("--zone", action="append", default=[], metavar="NAME=PATH",
+                    help="serve another zone file as well")
+    args = ap.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = NsdServer([tuple(z.split("=", 1)) for z in args.zone])
+    try:
+        server.start()
+        with open(args.ready + ".tmp", "w") as f:
+            f.write(server.server + "\n")
+        os.rename(args.ready + ".tmp", args.ready)
+        while not stop.wait(0.5):
+            if server.proc.poll() is not None:
+                return 1
+        return 0
+    finally:
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))

@@ -10,6 +10,12 @@
 
 #include <cmocka.h>
 
+#include <ares.h>
+#include <arpa/nameser.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "decide/decide.h"
 #include "dns/dns_cache.h"
 #include "dns/dns_facts.h"
@@ -237,39 +243,153 @@ test_answer_ttl(void **state)
 	assert_int_equal(dns_answer_min_ttl(NULL, 0), -1);
 }
 
+/* An MX reply for x.test: (preference, host) pairs; "" is the root (null MX). */
+static size_t
+mx_message(unsigned char *b, const int *prefs, const char *const *hosts, int n)
+{
+	static const unsigned char q[] = {1, 'x', 4, 't', 'e', 's', 't', 0, 0, 15, 0, 1};
+	size_t o = 12;
+
+	memset(b, 0, 12);
+	b[5] = 1;
+	b[7] = (unsigned char)n;
+	memcpy(b + o, q, sizeof(q));
+	o += sizeof(q);
+	for (int i = 0; i < n; i++) {
+		const unsigned char rr[] = {0xc0, 12, 0, 15, 0, 1, 0, 0, 0, 60};
+		size_t rd = o + sizeof(rr), p = rd + 4;
+		memcpy(b + o, rr, sizeof(rr));
+		b[rd + 2] = (unsigned char)(prefs[i] >> 8);
+		b[rd + 3] = (unsigned char)prefs[i];
+		for (const char *h = hosts[i]; *h;) { /* labels of the host name */
+			size_t l = strcspn(h, ".");
+			b[p++] = (unsigned char)l;
+			memcpy(b + p, h, l);
+			p += l;
+			h += l + (h[l] == '.');
+		}
+		b[p++] = 0;
+		b[rd] = (unsigned char)((p - rd - 2) >> 8);
+		b[rd + 1] = (unsigned char)(p - rd - 2);
+		o = p;
+	}
+	return o;
+}
+
+static void
+test_answer_parse(void **state)
+{
+	static const char *const hosts[] = {"mx2.x.test", "mx1.x.test", ""};
+	static const int prefs[] = {20, 10, 0};
+	uint32_t ttls[10] = {60, 60, 60, 60, 60, 60, 60, 60, 60, 60};
+	unsigned char b[1024];
+	struct dns_answer a;
+	size_t n;
+
+	(void)state;
+	n = message(b, ttls, 2);
+	dns_answer_parse(ns_t_a, ARES_SUCCESS, b, (int)n, &a);
+	assert_int_equal(a.status, ARES_SUCCESS);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.addr[0], A(127, 0, 0, 2));
+	assert_int_equal(a.flags, 0);
+	n = message(b, ttls, 10); /* more than fit: a prefix, marked */
+	dns_answer_parse(ns_t_a, ARES_SUCCESS, b, (int)n, &a);
+	assert_int_equal(a.n, DNS_ANSWER_ADDRS);
+	assert_true(a.flags & DNS_ANSWER_TRUNCATED);
+	n = message(b, ttls, 0); /* NOERROR, nothing of the type */
+	dns_answer_parse(ns_t_a, ARES_SUCCESS, b, (int)n, &a);
+	assert_int_equal(a.status, ARES_ENODATA);
+	dns_answer_parse(ns_t_a, ARES_SUCCESS, b, 5, &a); /* cut short */
+	assert_int_equal(a.status, ARES_EBADRESP);
+	dns_answer_parse(ns_t_mx, ARES_ETIMEOUT, NULL, 0, &a);
+	assert_int_equal(a.status, ARES_ETIMEOUT);
+	/* MX: by preference, not answer order; a null MX anywhere wins. */
+	n = mx_message(b, prefs, hosts, 2);
+	dns_answer_parse(ns_t_mx, ARES_SUCCESS, b, (int)n, &a);
+	assert_int_equal(a.status, ARES_SUCCESS);
+	assert_int_equal(a.n, 2);
+	assert_string_equal(dns_answer_host(&a, 0), "mx1.x.test");
+	assert_string_equal(dns_answer_host(&a, 1), "mx2.x.test");
+	n = mx_message(b, prefs + 2, hosts + 2, 1);
+	dns_answer_parse(ns_t_mx, ARES_SUCCESS, b, (int)n, &a);
+	assert_int_equal(a.status, ARES_SUCCESS);
+	assert_true(a.flags & DNS_ANSWER_NULLMX);
+	assert_int_equal(a.n, 0);
+}
+
+static struct dns_answer
+answer(int status, uint32_t addr)
+{
+	struct dns_answer a = {0};
+
+	a.status = status;
+	a.n = addr ? 1 : 0;
+	a.addr[0] = addr;
+	return a;
+}
+
 static void
 test_cache(void **state)
 {
 	struct dns_cache *c = dns_cache_create(4);
-	unsigned char msg[] = {1, 2, 3}, *got;
-	int status, len;
+	struct dns_answer a = answer(ARES_SUCCESS, A(127, 0, 0, 2)), nx = answer(ARES_ENOTFOUND, 0),
+			  got;
 	size_t n;
 	uint64_t hits, misses;
 
 	(void)state;
-	dns_cache_put(c, 1, "2.0.0.127.Zen.Test", 0, msg, 3, 60, 1000); /* at 1 s, for 60 s */
-	assert_int_equal(dns_cache_get(c, 1, "2.0.0.127.zen.test", 60999, &status, &got, &len), 1);
-	assert_int_equal(len, 3);
-	assert_memory_equal(got, msg, 3);
-	free(got);
-	assert_int_equal(dns_cache_get(c, 1, "2.0.0.127.zen.test", 61000, &status, &got, &len), 0);
-	assert_int_equal(dns_cache_get(c, 15, "2.0.0.127.zen.test", 1000, &status, &got, &len), 0);
-	dns_cache_put(c, 15, "nx.test", 4, NULL, 0, 300, 1000); /* NXDOMAIN, no message */
-	assert_int_equal(dns_cache_get(c, 15, "nx.test", 1200, &status, &got, &len), 1);
-	assert_int_equal(status, 4);
-	assert_null(got);
-	dns_cache_put(c, 1, "zero.test", 0, msg, 3, 0, 1000); /* TTL 0: not kept */
-	assert_int_equal(dns_cache_get(c, 1, "zero.test", 1000, &status, &got, &len), 0);
-	/* Full: the oldest go first, the table never exceeds its size. */
+	assert_non_null(c);
+	assert_int_equal(dns_cache_capacity(c), 4);
+	dns_cache_put(c, 1, "2.0.0.127.Zen.Test", &a, 60, 1000); /* at 1 s, for 60 s */
+	assert_int_equal(dns_cache_get(c, 1, "2.0.0.127.zen.test", 60999, &got), 1);
+	assert_int_equal(got.status, ARES_SUCCESS);
+	assert_int_equal(got.addr[0], A(127, 0, 0, 2));
+	assert_int_equal(dns_cache_get(c, 1, "2.0.0.127.zen.test", 61000, &got), 0);
+	assert_int_equal(dns_cache_get(c, 15, "2.0.0.127.zen.test", 1000, &got), 0);
+	dns_cache_put(c, 15, "nx.test", &nx, 300, 1000); /* NXDOMAIN */
+	assert_int_equal(dns_cache_get(c, 15, "nx.test", 1200, &got), 1);
+	assert_int_equal(got.status, ARES_ENOTFOUND);
+	dns_cache_put(c, 1, "zero.test", &a, 0, 1000); /* TTL 0: not kept */
+	assert_int_equal(dns_cache_get(c, 1, "zero.test", 1000, &got), 0);
+	got = answer(ARES_ETIMEOUT, 0); /* a failure: never kept */
+	dns_cache_put(c, 1, "fail.test", &got, 60, 1000);
+	assert_int_equal(dns_cache_get(c, 1, "fail.test", 1000, &got), 0);
+	/* Full: the entry that expires first goes, the table never exceeds its size. */
 	for (int i = 0; i < 20; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "n%d.test", i);
-		dns_cache_put(c, 1, name, 0, msg, 3, 3600, 2000 + i);
+		dns_cache_put(c, 1, name, &a, 3600 - (uint32_t)i, 2000);
 	}
+	dns_cache_put(c, 1, "long.test", &a, 7200, 2000);
+	dns_cache_put(c, 1, "new.test", &a, 60, 2000);
 	dns_cache_counts(c, &n, &hits, &misses);
 	assert_true(n <= 4);
-	assert_int_equal(dns_cache_get(c, 1, "n19.test", 2020, &status, &got, &len), 1);
-	free(got);
+	assert_int_equal(dns_cache_get(c, 1, "new.test", 2020, &got), 1);
+	assert_int_equal(dns_cache_get(c, 1, "long.test", 2020, &got), 1);
+	dns_cache_destroy(c);
+}
+
+/* What one process stores, a process forked before is answered from. */
+static void
+test_cache_shared(void **state)
+{
+	struct dns_cache *c = dns_cache_create(1024);
+	struct dns_answer a = answer(ARES_SUCCESS, A(127, 0, 0, 4)), got;
+	int64_t now = 5000;
+	int st;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dns_cache_put(c, 1, "4.2.0.192.bl.test", &a, 60, now);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(dns_cache_get(c, 1, "4.2.0.192.bl.test", now + 1, &got), 1);
+	assert_int_equal(got.addr[0], A(127, 0, 0, 4));
 	dns_cache_destroy(c);
 }
 
@@ -361,7 +481,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_query_names),	    cmocka_unit_test(test_domain_ok),
 	    cmocka_unit_test(test_interpret_codes), cmocka_unit_test(test_code_parse),
-	    cmocka_unit_test(test_answer_ttl),	    cmocka_unit_test(test_cache),
+	    cmocka_unit_test(test_answer_ttl),	    cmocka_unit_test(test_answer_parse),
+	    cmocka_unit_test(test_cache),	    cmocka_unit_test(test_cache_shared),
 	    cmocka_unit_test(test_mx_helpers),	    cmocka_unit_test(test_decide_dns),
 	};
 
