@@ -2,8 +2,8 @@
 # soak.sh -- outpostd under a steady load of policy requests, milter
 # sessions and Postfix log lines for DURATION seconds (default 3600), with
 # quotas on for every account.  Every ROUND seconds (60) it records, for
-# the whole daemon (master + workers + milter + feedback): resident memory,
-# open file descriptors, and the round's policy and milter throughput and
+# the whole daemon (master + workers + milter + feedback): private memory
+# (RssAnon), open file descriptors, the store's size, and the round's policy and milter throughput and
 # p99 latency.  At the end it prints the table and a verdict: memory and
 # descriptors flat (the last round within 10 % / 16 descriptors of the
 # second: the first warms the caches), latency flat (p99 of the last round
@@ -82,7 +82,10 @@ LPID=$!
 
 # pids of the daemon: the master and its children
 pids() { echo "$OPID $(pgrep -P "$OPID" | tr '\n' ' ')"; }
-rss_kb() { s=0; for p in $(pids); do v=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); s=$((s + ${v:-0})); done; echo $s; }
+# Private memory (RssAnon): what a leak grows.  VmRSS would also count the
+# store's and the shared tables' pages, once per process that touched them.
+rss_kb() { s=0; for p in $(pids); do v=$(awk '/^RssAnon/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); s=$((s + ${v:-0})); done; echo $s; }
+store_kb() { du -k "$T/db/data.mdb" 2>/dev/null | cut -f1; }
 fds() { s=0; for p in $(pids); do n=$(ls "/proc/$p/fd" 2>/dev/null | wc -l); s=$((s + n)); done; echo $s; }
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
@@ -90,13 +93,14 @@ rounds=$((DURATION / ROUND))
 [ "$rounds" -ge 2 ] || rounds=2
 half=$((ROUND / 2))
 echo "soak: $rounds rounds of ${ROUND}s (policy ${half}s c=4, milter ${half}s c=4, log $LINES_PER_S lines/s throughout)" >&2
-printf '%5s %9s %5s %10s %9s %10s %9s\n' round rss_kb fds policy_r/s p99_us milter_m/s p99_us >"$T/table"
+printf '%5s %9s %5s %10s %9s %10s %9s %9s\n' round anon_kb fds policy_r/s p99_us milter_m/s p99_us store_kb >"$T/table"
 r=1
 while [ $r -le "$rounds" ]; do
 	pol=$(timeout $((half + 30)) "$BUILD/bench/policy_bench" -s "127.0.0.1:$PPORT" -c 4 -d "$half" -A 1000 -N 0 -f 0 -L soak 2>/dev/null | grep '^result ' | tail -n 1)
 	mil=$(timeout $((half + 30)) "$T/milter_bench" -s "127.0.0.1:$MPORT" -c 4 -d "$half" -A 1000 -N 0 -f 0 -L soak 2>/dev/null | grep '^result ' | tail -n 1)
-	printf '%5d %9d %5d %10s %9s %10s %9s\n' "$r" "$(rss_kb)" "$(fds)" \
-		"$(field "$pol" rps)" "$(field "$pol" p99_us)" "$(field "$mil" mps)" "$(field "$mil" p99_us)" >>"$T/table"
+	printf '%5d %9d %5d %10s %9s %10s %9s %9s\n' "$r" "$(rss_kb)" "$(fds)" \
+		"$(field "$pol" rps)" "$(field "$pol" p99_us)" "$(field "$mil" mps)" "$(field "$mil" p99_us)" \
+		"$(store_kb)" >>"$T/table"
 	tail -n 1 "$T/table" >&2
 	r=$((r + 1))
 done
