@@ -12,6 +12,7 @@
 #include "policy_proto.h"
 #include "decide/decide.h"
 #include "decide/ledger.h"
+#include "feedback/eventlog.h"
 #include "quota/quota.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -113,6 +114,8 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 	decide(srv->conf, srv->store, &f, &v);
 	quota_decide(srv->conf, &f, &v, &c->qc);
 	decide_log(&f, &v);
+	if (v.sim_complaints && v.kind == VK_PASS)
+		event_simulator_complaints(srv->conf, v.account, f.queue_id, v.sim_complaints);
 	srv->stats->requests++;
 	if (f.stage == STAGE_RCPT)
 		srv->stats->rcpt_requests++;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "quota.h"
+#include "decide/simulator.h"
 #include "decide/decide.h"
 #include "quota/gcra.h"
 #include "util/log.h"
@@ -416,6 +417,21 @@ refusal_text(const struct scope *sc, const struct refusal *r, int64_t now, char 
 		    who, (long long)r->limit, when);
 }
 
+/* A simulator recipient: remembered with the transaction, neither checked nor reserved. */
+static void
+simulator_note(const struct facts *f, const struct verdict *v, struct quota_conn *qc,
+	       int64_t now_us)
+{
+	struct qtxn *x;
+
+	if (qc == NULL || f->instance == NULL || f->instance[0] == '\0' ||
+	    (x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000)) == NULL)
+		return;
+	x->sim++;
+	x->sim_complaints += v->simulator == SIM_COMPLAINT;
+	qc->held = 1;
+}
+
 void
 quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 	     struct quota_conn *qc)
@@ -435,15 +451,24 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 	}
 	if (f->stage == STAGE_EOM) {
 		int held = qc && qtxn_take(quota_table, f->instance, &taken);
+		uint32_t count = f->recipient_count;
+		if (held && taken.sim > 0) { /* the simulator's recipients never count */
+			count = count > taken.sim ? count - taken.sim : 0;
+			v->sim_complaints = taken.sim_complaints;
+		}
 		if (v->kind == VK_PASS && !v->would) {
 			nsc = scopes_build(conf, v, f->sender, sc);
-			commit(sc, nsc, now_us, held ? &taken : NULL, f->recipient_count);
+			commit(sc, nsc, now_us, held ? &taken : NULL, count);
 		} else if (held)
 			txn_release(&taken);
 		return;
 	}
 	if (f->stage != STAGE_RCPT || v->kind != VK_PASS || v->would)
 		return;
+	if (v->simulator) {
+		simulator_note(f, v, qc, now_us);
+		return;
+	}
 	nsc = scopes_build(conf, v, f->sender, sc);
 	for (which = 0; which < nsc && !limits_any(&sc[which].lim); which++)
 		;
