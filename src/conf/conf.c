@@ -224,6 +224,23 @@ static const struct schema_key schema[] = {
      "complaint rate (percent) that puts an active account under review; 0 = never"},
     {"feedback.complaint_pause", CT_PERCENT, O(feedback.complaint_pause), "0.5", 0, 100, NULL,
      "complaint rate (percent) that pauses an account; 0 = never"},
+    {"feedback.suppress_complaints", CT_BOOL, O(feedback.suppress_complaints), "true", 0, 0, NULL,
+     "a complaint puts the complainant on the account's suppression list (reason complaint)"},
+    {"feedback.verp_delimiters", CT_STR, O(feedback.verp_delimiters), "+=", 0, 0, NULL,
+     "the two VERP delimiters of return paths bounces-ACCOUNT-LOCAL-DOMAIN@host (Postfix's "
+     "default_verp_delimiters)"},
+    {"feedback.event_log", CT_PATH, O(feedback.event_log), "", 0, 0, NULL,
+     "append every event as one JSON line to this file (rotation-safe); \"\" = none"},
+    {"feedback.hook", CT_PATH, O(feedback.hook), "", 0, 0, NULL,
+     "command run (no shell) for state, listing and delisting events: argv HOOK TYPE, the "
+     "event's JSON on stdin, OUTPOST_EVENT_TYPE and OUTPOST_ACCOUNT set; \"\" = none"},
+    {"feedback.hook_timeout", CT_DURATION, O(feedback.hook_timeout), "10s", 1, 3600, NULL,
+     "a hook still running after this long is killed (and counted as failed)"},
+    {"feedback.hook_max", CT_INT, O(feedback.hook_max), "4", 1, 64, NULL,
+     "hooks the feedback process runs at once; more wait in a queue of 64"},
+    {"simulator.domain", CT_STR, O(simulator.domain), "simulator.invalid", 0, 0, NULL,
+     "the mailbox simulator's domain: bounce@ refused 550 5.1.1, suppressionlist@ refused as "
+     "suppressed, complaint@ a complaint event, success@ accepted; never counted; \"\" = off"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -235,8 +252,9 @@ static const struct schema_key schema[] = {
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
-static const char *const groups[] = {"store",  "policy",   "accounts", "suppress", "dns", "postfix",
-				     "milter", "feedback", "quota",    "limits",   NULL};
+static const char *const groups[] = {"store", "policy",	 "accounts",  "suppress",
+				     "dns",   "postfix", "milter",    "feedback",
+				     "quota", "limits",	 "simulator", NULL};
 
 struct loader {
 	struct conf *conf;
@@ -719,6 +737,25 @@ check_unknown(struct loader *ld, const config_setting_t *group, const char *pref
 	return 0;
 }
 
+/* Settings whose value the schema's types can't check alone. */
+static int
+check_feedback(struct loader *ld, config_t *cfg)
+{
+	const char *d = ld->conf->feedback.verp_delimiters, *dom = ld->conf->simulator.domain;
+
+	if (strlen(d) != 2 || d[0] == d[1] || strchr("+-=", d[0]) == NULL ||
+	    strchr("+-=", d[1]) == NULL)
+		return fail(ld, config_lookup(cfg, "feedback.verp_delimiters"),
+			    "feedback.verp_delimiters: '%s': two different characters of \"+-=\"",
+			    d);
+	for (const char *p = dom; *p; p++)
+		if (!(*p == '.' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9')))
+			return fail(ld, config_lookup(cfg, "simulator.domain"),
+				    "simulator.domain: '%s': a lower-case domain name", dom);
+	return 0;
+}
+
 /* Make the file name absolute and set conf->file and conf->dir. */
 static void
 conf_set_file(struct conf *conf, const char *file)
@@ -759,6 +796,8 @@ conf_load(const char *file, char *err, size_t errlen)
 	for (size_t i = 0; i < NSCHEMA; i++)
 		if (apply_key(&ld, &schema[i], config_lookup(&cfg, schema[i].name)) < 0)
 			goto out;
+	if (check_feedback(&ld, &cfg) < 0)
+		goto out;
 	ok = 1;
 out:
 	config_destroy(&cfg);

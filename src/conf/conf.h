@@ -108,7 +108,17 @@ struct conf {
 		int64_t min_volume;	 /* nothing is judged below this many eligible recipients */
 		double bounce_review, bounce_pause; /* percent; 0 = off */
 		double complaint_review, complaint_pause;
+		int suppress_complaints; /* a complaint puts the recipient on the account's list */
+		char *verp_delimiters;	 /* of the VERP return paths reports come back to */
+		char *event_log;	 /* JSON lines; "" = none */
+		char *hook;		 /* command run for state/listing events; "" = none */
+		int64_t hook_timeout;	 /* seconds before a hook is killed */
+		int hook_max;		 /* hooks running at once (feedback process) */
 	} feedback;
+
+	struct {
+		char *domain; /* the mailbox simulator's domain; "" = off */
+	} simulator;
 
 	struct {
 		int front_door;	       /* enum front_door: the one door that checks and counts */

@@ -9,6 +9,7 @@
 #include "quota/quota.h"
 #include "account/account.h"
 #include "account/identity.h"
+#include "feedback/eventlog.h"
 #include "feedback/reputation.h"
 #include "util/text.h"
 
@@ -46,6 +47,7 @@ struct acct_op {
 	int64_t now;
 	int exists;    /* add: the account was already there */
 	int unchanged; /* pause/review/resume: already in that state */
+	int from;      /* pause/review/resume: the state before */
 };
 
 static int
@@ -335,11 +337,26 @@ state_txn(struct store_txn *txn, void *arg)
 	if (op->state == AS_ACTIVE &&
 	    (rc = reputation_fresh_start(txn, op->name, op->now)) != STORE_OK)
 		return rc;
+	op->from = rec.state;
 	if (rec.state == op->state) {
 		op->unchanged = 1;
 		return STORE_OK;
 	}
 	return account_set_state(txn, op->name, op->state, op->by, op->reason, op->now);
+}
+
+/* An operator's state change, as an event (event log, hook). */
+static void
+state_event(struct ctl *ctl, const struct acct_op *op)
+{
+	struct outpost_event ev = {.type = "state",
+				   .account = op->name,
+				   .cls = "operator",
+				   .reason = op->reason,
+				   .from = account_state_name(op->from),
+				   .to = account_state_name(op->state)};
+
+	event_emit(ctl->conf, &ev);
 }
 
 /* pause, resume and review: a state change with a reason. */
@@ -369,6 +386,8 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 		return ctl_err(EXIT_ABSENT, "no account %s", name);
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	if (!op.unchanged)
+		state_event(ctl, &op);
 	if (!ctl->json)
 		printf("account %s %s %s\n", name, op.unchanged ? "is already" : "is now",
 		       account_state_name(state));

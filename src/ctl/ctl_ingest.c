@@ -46,6 +46,13 @@ ingest_report(struct ctl *ctl, const struct ingest_stats *s)
 	json_decref(o);
 }
 
+/* A new result: to the event log. */
+static void
+on_note(const struct ingest_note *n, void *arg)
+{
+	ingest_note_emit(arg, n);
+}
+
 static int
 cmd_ingest_log(struct ctl *ctl, int argc, char **argv)
 {
@@ -68,6 +75,8 @@ cmd_ingest_log(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rc = ctl_store(ctl)) == EXIT_OK) {
 		ing = ingest_create(ctl->conf, ctl->st, rules);
+		if (ctl->conf->feedback.event_log[0])
+			ingest_set_notify(ing, on_note, (void *)ctl->conf);
 		while (rc == EXIT_OK && (n = getline(&line, &cap, fp)) >= 0)
 			if (ingest_line(ing, line, (size_t)n, ctl->now) < 0)
 				rc = ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));

@@ -18,8 +18,8 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/outpost/outpost.conf"
 
 static const struct ctl_cmd *const tables[] = {
-    ctl_suppress_cmds, ctl_account_cmds, ctl_ingest_cmds, ctl_explain_cmds,
-    ctl_status_cmds,   ctl_dnsbl_cmds,	 ctl_db_cmds,
+    ctl_suppress_cmds, ctl_account_cmds, ctl_ingest_cmds, ctl_report_cmds,
+    ctl_explain_cmds,  ctl_status_cmds,	 ctl_dnsbl_cmds,  ctl_db_cmds,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -36,7 +36,7 @@ usage_all(FILE *fp)
 			fprintf(fp, "  %s%s%s %s\n      %s\n", c->noun, c->verb[0] ? " " : "",
 				c->verb, c->args, c->help);
 	fprintf(fp, "\nexit codes: 0 ok, 1 absent, 2 usage, 3 store or daemon unavailable, "
-		    "4 bad input\n"
+		    "4 bad input, 5 report of no known account (ingest dsn|arf)\n"
 		    "\"outpostctl NOUN --help\" or \"outpostctl NOUN VERB --help\" for one "
 		    "command.\n");
 }

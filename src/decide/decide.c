@@ -8,6 +8,7 @@
 #include "decide.h"
 #include "account/account.h"
 #include "account/identity.h"
+#include "decide/simulator.h"
 #include "quota/quota.h"
 #include "suppress/suppress.h"
 #include "util/log.h"
@@ -15,6 +16,8 @@
 
 struct decide_stats decide_stats;
 
+static int load_limits(const struct conf *conf, struct store_txn *txn,
+		       const struct account_rec *acct, struct verdict *v);
 static void verdict_set(struct verdict *v, int kind, const char *rule, const char *code,
 			const char *dsn, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -80,6 +83,26 @@ check_suppressed(struct verdict *v, const char *rcpt, const struct suppress_hit 
 		    "<%s> is on the %s%s suppression list (%s since %s); not sent", rcpt,
 		    hit->scope[0] ? "account " : "global", hit->scope,
 		    suppress_reason_name(hit->rec.reason), since);
+}
+
+/* A simulator recipient at RCPT: its fixed outcome instead of the suppression check. */
+static int
+check_simulator(const struct conf *conf, struct store_txn *txn, const struct facts *f,
+		const struct account_rec *acct, struct verdict *v)
+{
+	v->simulator = simulator_outcome(conf->simulator.domain, f->recipient);
+	if (v->simulator == SIM_BOUNCE)
+		verdict_set(v, VK_REJECT, "simulator", "550", "5.1.1",
+			    "<%s>: Recipient address rejected: user unknown (mailbox simulator)",
+			    f->recipient);
+	else if (v->simulator == SIM_SUPPRESSED)
+		verdict_set(
+		    v, VK_REJECT, "simulator", "550", "5.7.1",
+		    "<%s> is on the account %s suppression list (mailbox simulator); not sent",
+		    f->recipient, v->account);
+	else
+		return load_limits(conf, txn, acct, v);
+	return STORE_OK;
 }
 
 /* Effective mode for this account: its own setting, else the global one. */
@@ -177,8 +200,11 @@ decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts
 		v->record = 1;
 		return load_limits(conf, txn, &acct, v);
 	}
-	if (f->stage != STAGE_RCPT || f->recipient == NULL ||
-	    suppress_normalise(f->recipient, rcpt, sizeof(rcpt)) < 0)
+	if (f->stage != STAGE_RCPT || f->recipient == NULL)
+		return STORE_OK;
+	if (simulator_address(conf->simulator.domain, f->recipient))
+		return check_simulator(conf, txn, f, &acct, v);
+	if (suppress_normalise(f->recipient, rcpt, sizeof(rcpt)) < 0)
 		return STORE_OK;
 	rc = suppress_check(txn, v->account_new ? NULL : id.account, rcpt, conf->suppress.fold_plus,
 			    f->now, &hit);
@@ -211,9 +237,10 @@ decide(const struct conf *conf, struct store *st, const struct facts *f, struct 
 		store_read_end(txn);
 		return;
 	}
-	if (v->kind == VK_PASS && v->account[0])
+	if (v->kind == VK_PASS && v->account[0] && !v->simulator)
 		decide_dns(conf, f, v); /* steps 4-5, from the facts the front door gathered */
-	if (v->kind != VK_PASS && effective_mode(conf, txn, v->account) == MODE_MONITOR) {
+	if (v->kind != VK_PASS && !v->simulator &&
+	    effective_mode(conf, txn, v->account) == MODE_MONITOR) {
 		v->would = v->kind;
 		v->kind = VK_PASS;
 		__atomic_fetch_add(&decide_stats.would_refuse, 1, __ATOMIC_RELAXED);

@@ -61,6 +61,9 @@ struct verdict {
 	int review;		    /* the account is under review */
 	int monitor;		    /* monitor mode applies to this account */
 	struct quota_limits limits; /* the account's own limits, else the defaults */
+	/* The mailbox simulator (simulator.h): */
+	int simulator;		 /* enum sim_outcome of the RCPT recipient, 0: not one */
+	unsigned sim_complaints; /* EOM: the message's complaint@ recipients (quota step) */
 };
 
 #endif

@@ -13,7 +13,9 @@
 
 #include "feedback.h"
 #include "feedback/classify.h"
+#include "feedback/eventlog.h"
 #include "feedback/follow.h"
+#include "feedback/hook.h"
 #include "feedback/ingest.h"
 #include "feedback/reputation.h"
 #include "store/store.h"
@@ -34,6 +36,7 @@ struct feedback {
 	struct classify_rules *rules;
 	struct ingest *ing;
 	struct follow *fol;
+	struct hooks *hooks;
 	struct event_base *base;
 	struct event *ev_tick, *ev_term, *ev_int;
 	struct maillog_pos_rec last; /* the position last committed */
@@ -100,11 +103,12 @@ judge(const char *account, void *arg)
 	}
 	if (j.v.to < 0)
 		return;
-	if (j.v.applied)
+	if (j.v.applied) {
 		log_info("account=%s state %s -> %s by=%s reason=\"%s\"", account,
 			 account_state_name(j.v.from), account_state_name(j.v.to), j.v.by,
 			 j.v.reason);
-	else if (memo_new(j.fb, account, j.v.to))
+		reputation_event(j.fb->conf, account, &j.v);
+	} else if (memo_new(j.fb, account, j.v.to))
 		log_info("account=%s would move %s -> %s (auto-enforce=off) by=%s reason=\"%s\"",
 			 account, account_state_name(j.v.from), account_state_name(j.v.to), j.v.by,
 			 j.v.reason);
@@ -196,6 +200,24 @@ stored_position(struct feedback *fb, struct maillog_pos_rec *pos)
 	return rc == STORE_OK ? pos : NULL;
 }
 
+/* A new result was committed: to the event log. */
+static void
+on_note(const struct ingest_note *n, void *arg)
+{
+	struct feedback *fb = arg;
+
+	ingest_note_emit(fb->conf, n);
+}
+
+/* Hooks run from the loop, never waited on. */
+static void
+run_hook(const char *type, const char *account, const char *json, void *arg)
+{
+	struct feedback *fb = arg;
+
+	hooks_fire(fb->hooks, type, account, json);
+}
+
 static void
 feedback_setup(struct feedback *fb)
 {
@@ -215,6 +237,10 @@ feedback_setup(struct feedback *fb)
 	log_info("feedback: %s", what);
 	if ((fb->base = event_base_new()) == NULL)
 		fatalx("feedback: cannot create event base");
+	if (conf->feedback.event_log[0])
+		ingest_set_notify(fb->ing, on_note, fb);
+	fb->hooks = hooks_create(fb->base, conf);
+	event_set_hook_runner(run_hook, fb);
 	fb->ev_tick = evtimer_new(fb->base, tick_cb, fb);
 	fb->ev_term = evsignal_new(fb->base, SIGTERM, signal_cb, fb);
 	fb->ev_int = evsignal_new(fb->base, SIGINT, signal_cb, fb);
@@ -241,6 +267,7 @@ feedback_main(const struct feedback_args *args)
 	event_free(fb->ev_tick);
 	event_free(fb->ev_term);
 	event_free(fb->ev_int);
+	hooks_destroy(fb->hooks);
 	event_base_free(fb->base);
 	follow_destroy(fb->fol);
 	ingest_destroy(fb->ing);

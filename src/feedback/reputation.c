@@ -6,6 +6,7 @@
 
 #include "reputation.h"
 #include "account/account.h"
+#include "feedback/eventlog.h"
 #include "util/text.h"
 #include "util/xalloc.h"
 
@@ -187,4 +188,27 @@ reputation_enforce(struct store_txn *txn, const struct conf *conf, const char *a
 		return STORE_OK;
 	v->applied = 1;
 	return account_set_state(txn, account, v->to, v->by, v->reason, now);
+}
+
+void
+reputation_event(const struct conf *conf, const char *account, const struct reputation_verdict *v)
+{
+	json_t *w = json_pack("{s:I, s:I, s:I, s:I, s:f}", "eligible", (json_int_t)v->w.eligible,
+			      "delivered", (json_int_t)v->w.delivered, "hard_bounces",
+			      (json_int_t)v->w.hard, "complaints", (json_int_t)v->w.complaints,
+			      "span_days", v->w.span_days);
+	struct outpost_event ev = {
+	    .type = "state",
+	    .account = account,
+	    .cls = v->cause == RC_COMPLAINT ? "complaint-rate" : "bounce-rate",
+	    .reason = v->reason,
+	    .from = account_state_name(v->from),
+	    .to = account_state_name(v->to),
+	    .has_rate = 1,
+	    .rate = v->cause == RC_COMPLAINT ? v->w.complaint_rate : v->w.bounce_rate,
+	    .window = w,
+	};
+
+	event_emit(conf, &ev);
+	json_decref(w);
 }

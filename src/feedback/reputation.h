@@ -44,4 +44,8 @@ struct reputation_verdict {
 int reputation_enforce(struct store_txn *txn, const struct conf *conf, const char *account,
 		       int64_t now, struct reputation_verdict *v);
 
+/* Write the state change V of ACCOUNT as a state event (event log, hook). */
+void reputation_event(const struct conf *conf, const char *account,
+		      const struct reputation_verdict *v);
+
 #endif

@@ -20,6 +20,7 @@
 #include "milter.h"
 #include "decide/decide.h"
 #include "decide/ledger.h"
+#include "feedback/eventlog.h"
 #include "quota/quota.h"
 #include "util/clock.h"
 #include "dns/dns_facts.h"
@@ -373,6 +374,8 @@ cb_eom(SMFICTX *ctx)
 		message_reset(mc);
 		return SMFIS_DISCARD;
 	}
+	if (v.sim_complaints)
+		event_simulator_complaints(conf, v.account, f.queue_id, v.sim_complaints);
 	if (mc->hold && smfi_quarantine(ctx, mc->hold_reason) != MI_SUCCESS)
 		log_warnx("milter: smfi_quarantine failed");
 	if (v.account[0] && conf->milter.feedback_id[0]) {

@@ -12,6 +12,7 @@
 #include "policy_proto.h"
 #include "decide/decide.h"
 #include "decide/ledger.h"
+#include "feedback/eventlog.h"
 #include "quota/quota.h"
 #include "util/clock.h"
 #include "dns/dns_check.h"
@@ -114,6 +115,8 @@ conn_decide(struct policy_conn *c)
 	decide(srv->conf, srv->store, &c->f, &v);
 	quota_decide(srv->conf, &c->f, &v, &c->qc);
 	decide_log(&c->f, &v);
+	if (v.sim_complaints && v.kind == VK_PASS)
+		event_simulator_complaints(srv->conf, v.account, c->f.queue_id, v.sim_complaints);
 	srv->stats->requests++;
 	if (c->f.stage == STAGE_RCPT)
 		srv->stats->rcpt_requests++;

@@ -15,7 +15,7 @@
 #include "util/xalloc.h"
 
 #define QT_MAGIC "OUTPOSTQ"
-#define QT_VERSION 1
+#define QT_VERSION 2
 #define QT_HDR_SIZE 4096
 #define QT_MAX_PROBE 64
 

@@ -67,6 +67,8 @@ struct qtxn {
 	uint32_t nslots;
 	uint32_t slot[QTXN_SCOPES];	  /* slot indexes */
 	int64_t interval_us[QTXN_SCOPES]; /* GCRA interval taken per unit, for refunds */
+	uint32_t sim;			  /* mailbox simulator recipients: never counted */
+	uint32_t sim_complaints;	  /* ... of which complaint@ (an event at EOM) */
 };
 
 struct qtable;

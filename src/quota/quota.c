@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "quota.h"
+#include "decide/simulator.h"
 #include "decide/decide.h"
 #include "quota/gcra.h"
 #include "util/log.h"
@@ -455,11 +456,48 @@ rcpt_admit(struct scope *sc, int nsc, const char *instance, struct quota_conn *q
 		log_warnx("quota: no room for transaction %s (%d in flight): checked, not reserved",
 			  instance ? instance : "-", QTXN_MAX);
 	which = admit(sc, nsc, now_us, qc ? x : NULL, r);
-	if (x && x->n > 0)
+	if (x && (x->n > 0 || x->sim > 0))
 		qc->held = 1;
 	else if (x)
 		qtxn_take(quota_table, instance, &unused); /* nothing reserved: don't keep it */
 	return which;
+}
+
+/* A simulator recipient: remembered with the transaction, neither checked nor reserved. */
+static void
+simulator_note(const struct facts *f, const struct verdict *v, struct quota_conn *qc,
+	       int64_t now_us)
+{
+	struct qtxn *x;
+
+	if (qc == NULL || f->instance == NULL || f->instance[0] == '\0' ||
+	    (x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000)) == NULL)
+		return;
+	x->sim++;
+	x->sim_complaints += v->simulator == SIM_COMPLAINT;
+	qc->held = 1;
+}
+
+/*
+ * END-OF-MESSAGE: commit what Postfix accepted (less the simulator's
+ * recipients, which never count) and drop the transaction's reservation.
+ */
+static void
+eom_commit(struct scope *sc, int nsc, const struct facts *f, struct verdict *v,
+	   struct quota_conn *qc, int64_t now_us)
+{
+	struct qtxn taken;
+	int held = qc && qtxn_take(quota_table, f->instance, &taken);
+	uint32_t count = f->recipient_count;
+
+	if (held && taken.sim > 0) {
+		count = count > taken.sim ? count - taken.sim : 0;
+		v->sim_complaints = taken.sim_complaints;
+	}
+	if (v->kind == VK_PASS && !v->would)
+		commit(sc, nsc, now_us, held ? &taken : NULL, count);
+	else if (held)
+		txn_release(&taken);
 }
 
 void
@@ -468,9 +506,8 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 {
 	struct scope sc[QUOTA_SCOPES];
 	struct refusal r;
-	struct qtxn taken;
 	int64_t now_us;
-	int nsc, which, held;
+	int nsc, which;
 
 	if (quota_table == NULL || !v->quota || f->door != conf->quota.front_door)
 		return;
@@ -481,15 +518,15 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 	}
 	nsc = scopes_build(conf, v, f->sender, sc);
 	if (f->stage == STAGE_EOM) {
-		held = qc && qtxn_take(quota_table, f->instance, &taken);
-		if (v->kind == VK_PASS && !v->would)
-			commit(sc, nsc, now_us, held ? &taken : NULL, f->recipient_count);
-		else if (held)
-			txn_release(&taken);
+		eom_commit(sc, nsc, f, v, qc, now_us);
 		return;
 	}
 	if (f->stage != STAGE_RCPT || v->kind != VK_PASS || v->would)
 		return;
+	if (v->simulator) {
+		simulator_note(f, v, qc, now_us);
+		return;
+	}
 	for (which = 0; which < nsc && !limits_any(&sc[which].lim); which++)
 		;
 	if (which == nsc)

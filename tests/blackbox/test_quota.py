@@ -117,7 +117,8 @@ def aborted_and_refused_transactions_consume_nothing():
         inst = instance()
         check(rcpt(c, "acme", "gone@dest.test", inst).startswith("550"), "suppressed")
         eq(rcpt(c, "acme", "e@dest.test", inst), "DUNNO", "the 3rd may go")
-        c.close()  # disconnect without END-OF-MESSAGE: released
+        c.close()  # disconnect without END-OF-MESSAGE: released (when the worker sees it)
+        wait_for(lambda: quota(d, "acme")["in_flight"] == 0, 10, "the disconnect to release")
         c = d.conn()
         eq(send(c, "acme", ["f@dest.test"], "4A1B2C3D4F"), ["DUNNO"], "after a disconnect")
         q = quota(d, "acme")
@@ -147,8 +148,8 @@ def end_of_message_on_another_connection_commits_the_reservation():
         check(rcpt(c1, "acme", "d@dest.test", inst).startswith("452 "), "4th")
         c1.close()
         c2.close()
-        q = quota(d, "acme")
-        eq((q["daily"]["used"], q["in_flight"]), (2, 0), "after both connections closed")
+        wait_for(lambda: quota(d, "acme")["in_flight"] == 0, 10, "the closes to release")
+        eq(quota(d, "acme")["daily"]["used"], 2, "used after both connections closed")
     finally:
         d.cleanup()
 
