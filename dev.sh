@@ -8,10 +8,10 @@ set -eu
 cd "$(dirname "$0")"
 
 BUILD_PKGS="autoconf automake libtool pkg-config make gcc libconfig-dev liblmdb-dev
- libc-ares-dev libmilter-dev libevent-dev libjansson-dev"
+ libc-ares-dev libmilter-dev libevent-dev libjansson-dev libjs-chart.js"
 TEST_PKGS="libcmocka-dev lmdb-utils python3 python3-aiosmtpd postfix swaks clang
  libclang-rt-14-dev valgrind miltertest man-db
- sendmail-cf nsd"
+ sendmail-cf nsd python3-yaml chromium chromium-driver python3-selenium"
 
 # Install the Debian packages in $* that are not installed yet.
 need() {

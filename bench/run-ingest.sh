@@ -22,6 +22,7 @@ cat >"$T/outpost.conf" <<CONF
 store = { path = "db"; };
 policy = { listen = "inet:127.0.0.1:$PORT"; workers = 1; };
 milter = { listen = ""; };
+http = { listen = ""; };
 user = ""; pidfile = "outpostd.pid"; control_socket = "";
 dns = { servers = [ "127.0.0.1:1" ]; };
 feedback = { rules = "$TOP/etc/outpost-bounce.rules"; };

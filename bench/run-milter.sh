@@ -154,6 +154,7 @@ user = "";
 pidfile = "$TMP/outpostd.pid";
 control_socket = "$TMP/outpostd.ctl";
 store = { path = "$TMP/db"; };
+http = { listen = ""; };
 policy = { listen = "inet:127.0.0.1:$PORT_POLICY"; workers = 1; };
 milter = { listen = "inet:$PORT_MILTER@127.0.0.1"; };
 dns = { servers = [ "127.0.0.1:1" ]; };

@@ -192,6 +192,7 @@ user = "";
 pidfile = "$TMP/outpostd.pid";
 control_socket = "$TMP/outpostd.ctl";
 store = { path = "$TMP/db"; };
+http = { listen = ""; };
 policy = { listen = "inet:127.0.0.1:$PORT_OUT"; workers = $WORKERS; };
 $DNS_CONF
 EOF

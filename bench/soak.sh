@@ -42,6 +42,7 @@ user = ""; pidfile = "outpostd.pid"; control_socket = "outpostd.ctl";
 store = { path = "db"; };
 policy = { listen = "inet:127.0.0.1:$PPORT"; workers = 2; };
 milter = { listen = "inet:$MPORT@127.0.0.1"; };
+http = { listen = ""; };
 dns = { servers = [ "127.0.0.1:1" ]; bounce_prevention = false; };
 feedback = { rules = "$TOP/etc/outpost-bounce.rules"; maillog = "mail.log"; };
 limits = { daily_quota = 1000000000; max_rate = "1000000/s"; };

@@ -40,6 +40,7 @@ enum ctype {
 	CT_OCTAL,    /* file mode "0666" */
 	CT_FACILITY, /* syslog facility name */
 	CT_LISTEN,   /* one string, an array or a list of listen addresses */
+	CT_LISTEN0,  /* the same, where "" or [] is none */
 	CT_SERVERS,  /* one string or a list of IP[:PORT] */
 	CT_IDLIST,   /* a list of identity source names */
 	CT_MILTER,   /* libmilter socket: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH, or "" */
@@ -241,6 +242,18 @@ static const struct schema_key schema[] = {
     {"simulator.domain", CT_STR, O(simulator.domain), "simulator.invalid", 0, 0, NULL,
      "the mailbox simulator's domain: bounce@ refused 550 5.1.1, suppressionlist@ refused as "
      "suppressed, complaint@ a complaint event, success@ accepted; never counted; \"\" = off"},
+    {"http.listen", CT_LISTEN0, O(http.listen), "inet:127.0.0.1:10042", 0, 0, NULL,
+     "HTTP listeners (JSON API, /metrics, /healthz, dashboard): inet:HOST:PORT, "
+     "inet:[IPV6]:PORT, unix:PATH; \"\": no http process; TLS belongs to a reverse proxy"},
+    {"http.metrics_open", CT_BOOL, O(http.metrics_open), "true", 0, 0, NULL,
+     "/metrics answers a loopback client without a token (as Prometheus expects); false: a "
+     "token is always needed"},
+    {"http.web_root", CT_PATH, O(http.web_root), PKGDATADIR "/web", 0, 0, NULL,
+     "directory of the dashboard's files, served at /"},
+    {"http.chartjs", CT_PATH, O(http.chartjs), "/usr/share/javascript/chart.js/chart.min.js", 0, 0,
+     NULL, "Chart.js for the dashboard (Debian's libjs-chart.js), served as /js/chart.js"},
+    {"http.rate_limit", CT_RATE, O(http.rate_limit), "", 0, 0, NULL,
+     "requests per client address (N/s, N/m); beyond it 429 Too Many Requests; \"\": no limit"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -252,9 +265,9 @@ static const struct schema_key schema[] = {
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 /* Groups that may appear, so that a typo in a group name is caught too. */
-static const char *const groups[] = {"store", "policy",	 "accounts",  "suppress",
-				     "dns",   "postfix", "milter",    "feedback",
-				     "quota", "limits",	 "simulator", NULL};
+static const char *const groups[] = {"store",	  "policy", "accounts", "suppress", "dns",
+				     "postfix",	  "milter", "feedback", "quota",    "limits",
+				     "simulator", "http",   NULL};
 
 struct loader {
 	struct conf *conf;
@@ -396,7 +409,8 @@ read_strlist(struct loader *ld, const struct schema_key *k, const config_setting
 {
 	strlist_free(l);
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		strlist_add(l, config_setting_get_string(s));
+		if (k->type != CT_LISTEN0 || config_setting_get_string(s)[0] != '\0')
+			strlist_add(l, config_setting_get_string(s));
 		return 0;
 	}
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
@@ -419,7 +433,8 @@ check_strlist(struct loader *ld, const struct schema_key *k, const config_settin
 
 	for (size_t i = 0; i < l->n; i++) {
 		struct listen_addr la;
-		if (k->type == CT_LISTEN && addr_listen_parse(l->v[i], &la, why, sizeof(why)) < 0)
+		if ((k->type == CT_LISTEN || k->type == CT_LISTEN0) &&
+		    addr_listen_parse(l->v[i], &la, why, sizeof(why)) < 0)
 			return fail(ld, s, "%s: %s", k->name, why);
 		if (k->type == CT_SERVERS && addr_server_check(l->v[i]) < 0)
 			return fail(ld, s, "%s: '%s': expected IP or IP:PORT", k->name, l->v[i]);
@@ -669,6 +684,7 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 		*(int *)dst = s ? config_setting_get_bool(s) : strcmp(str, "true") == 0;
 		return 0;
 	case CT_LISTEN:
+	case CT_LISTEN0:
 	case CT_SERVERS:
 	case CT_IDLIST: {
 		struct conf_strlist tmp = {0}, *l = k->type == CT_IDLIST ? &tmp : dst;
@@ -818,7 +834,8 @@ conf_free(struct conf *conf)
 		if (schema[i].type == CT_STR || schema[i].type == CT_PATH ||
 		    schema[i].type == CT_MILTER)
 			free(*(char **)p);
-		else if (schema[i].type == CT_LISTEN || schema[i].type == CT_SERVERS)
+		else if (schema[i].type == CT_LISTEN || schema[i].type == CT_LISTEN0 ||
+			 schema[i].type == CT_SERVERS)
 			strlist_free(p);
 	}
 	conf_dnsbl_free(conf);
@@ -857,6 +874,7 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 		fprintf(fp, "%d", *(const int *)p);
 		break;
 	case CT_LISTEN:
+	case CT_LISTEN0:
 	case CT_SERVERS: {
 		const struct conf_strlist *l = p;
 		fprintf(fp, "[");

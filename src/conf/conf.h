@@ -137,6 +137,14 @@ struct conf {
 	} limits;
 
 	struct {
+		struct conf_strlist listen; /* empty: no http process */
+		int metrics_open;	    /* /metrics without a token from a loopback client */
+		char *web_root;		    /* the dashboard's files (web/) */
+		char *chartjs; /* Chart.js (Debian's libjs-chart.js), served as /js/chart.js */
+		struct conf_rate rate_limit; /* per client address; 0: none */
+	} http;
+
+	struct {
 		char *config_directory; /* postsuper -c: the Postfix instance Outpost serves */
 		char *postsuper;
 		char *postqueue;

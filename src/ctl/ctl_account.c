@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "quota/quota.h"
 #include "account/account.h"
+#include "account/account_view.h"
 #include "account/identity.h"
 #include "feedback/eventlog.h"
 #include "feedback/reputation.h"
@@ -85,94 +86,6 @@ cmd_add(struct ctl *ctl, int argc, char **argv)
 	if (!ctl->json)
 		printf("account %s created (active)\n", name);
 	return EXIT_OK;
-}
-
-static int
-setting_to_json(const char *key, const char *value, void *arg)
-{
-	json_object_set_new(arg, key, json_string(value));
-	return 0;
-}
-
-static int
-history_to_json(const struct history_rec *h, void *arg)
-{
-	char when[32];
-
-	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s, s:s}", "time",
-					     text_time_format(h->when, when, sizeof(when)), "from",
-					     account_state_name(h->from), "to",
-					     account_state_name(h->to), "by", h->by, "reason",
-					     h->reason));
-	return 0;
-}
-
-static int
-mapping_to_json(const char *spec, const char *account, void *arg)
-{
-	json_array_append_new(arg, json_string(spec));
-	return 0;
-}
-
-/* The whole account as one JSON object (show). */
-static json_t *
-account_json(struct store_txn *txn, const char *name, const struct account_rec *rec)
-{
-	json_t *settings = json_object(), *history = json_array(), *maps = json_array();
-	char since[32], created[32];
-
-	account_setting_scan(txn, name, setting_to_json, settings);
-	account_history_scan(txn, name, history_to_json, history);
-	identity_scan(txn, name, mapping_to_json, maps);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "account", name, "state",
-			 account_state_name(rec->state), "reason", rec->reason, "by", rec->by,
-			 "since", text_time_format(rec->since, since, sizeof(since)), "created",
-			 text_time_format(rec->created, created, sizeof(created)), "settings",
-			 settings, "mappings", maps, "history", history);
-}
-
-static int
-limit_one(const char *key, const char *value, void *arg)
-{
-	quota_limits_set(arg, key, value); /* values were checked when set */
-	return 0;
-}
-
-static json_t *
-limit_json(int64_t limit, uint64_t used)
-{
-	return json_pack("{s:o, s:I}", "limit", limit ? json_integer(limit) : json_null(), "used",
-			 (json_int_t)used);
-}
-
-/* Limits in effect and usage now: the account's settings over limits.* of the config. */
-static json_t *
-quota_json(struct ctl *ctl, struct store_txn *txn, const char *name, const struct account_rec *rec)
-{
-	struct quota_limits l;
-	struct quota_usage u;
-	char key[QSLOT_KEY_MAX], rate[48] = "";
-	static const char units[] = "smhd";
-
-	quota_limits_default(ctl->conf, &l);
-	account_setting_scan(txn, name, limit_one, &l);
-	ctl_quota(ctl);
-	snprintf(key, sizeof(key), "a:%s", name);
-	quota_usage(key, &l, ctl->now, &u);
-	if (l.rate_n)
-		snprintf(rate, sizeof(rate), "%lld/%c", (long long)l.rate_n,
-			 units[l.rate_per == 1	    ? 0
-			       : l.rate_per == 60   ? 1
-			       : l.rate_per == 3600 ? 2
-						    : 3]);
-	return json_pack(
-	    "{s:o, s:I, s:o, s:f, s:o, s:o, s:o, s:I, s:I}", "max_rate",
-	    rate[0] ? json_string(rate) : json_null(), "max_rate_burst", (json_int_t)l.burst,
-	    "rate_available", u.rate_available >= 0 ? json_integer(u.rate_available) : json_null(),
-	    "rate_factor", rec->state == AS_REVIEW ? ctl->conf->limits.review_rate_factor : 1.0,
-	    "daily", limit_json(l.daily, u.day), "hourly", limit_json(l.hourly, u.hour), "monthly",
-	    limit_json(l.monthly, u.month), "in_flight", (json_int_t)u.reserved, "total",
-	    (json_int_t)u.total);
 }
 
 static void
@@ -256,11 +169,10 @@ cmd_show(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (store_read_begin(ctl->st, &txn) != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	ctl_quota(ctl);
 	rc = account_get(txn, name, &rec);
-	if (rc == STORE_OK) {
-		o = account_json(txn, name, &rec);
-		json_object_set_new(o, "quota", quota_json(ctl, txn, name, &rec));
-	}
+	if (rc == STORE_OK)
+		o = account_view_json(txn, ctl->conf, name, &rec, ctl->now);
 	store_read_end(txn);
 	if (rc == STORE_NOTFOUND)
 		return ctl_err(EXIT_ABSENT, "no account %s", name);
@@ -289,9 +201,7 @@ list_one(const char *name, const struct account_rec *rec, void *arg)
 		return 0;
 	text_time_format(rec->since, since, sizeof(since));
 	if (l->ctl->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "account", name, "state",
-				      account_state_name(rec->state), "reason", rec->reason, "by",
-				      rec->by, "since", since);
+		json_t *o = account_view_summary(NULL, l->ctl->conf, name, rec, l->ctl->now, 0);
 		ctl_json_print(o);
 		json_decref(o);
 	} else {
@@ -324,41 +234,6 @@ cmd_list(struct ctl *ctl, int argc, char **argv)
 	return rc == STORE_ERR ? ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st)) : EXIT_OK;
 }
 
-static int
-state_txn(struct store_txn *txn, void *arg)
-{
-	struct acct_op *op = arg;
-	struct account_rec rec;
-	int rc = account_get(txn, op->name, &rec);
-
-	if (rc != STORE_OK)
-		return rc;
-	/* A resume starts a fresh reputation window: the old bounces don't pause it again. */
-	if (op->state == AS_ACTIVE &&
-	    (rc = reputation_fresh_start(txn, op->name, op->now)) != STORE_OK)
-		return rc;
-	op->from = rec.state;
-	if (rec.state == op->state) {
-		op->unchanged = 1;
-		return STORE_OK;
-	}
-	return account_set_state(txn, op->name, op->state, op->by, op->reason, op->now);
-}
-
-/* An operator's state change, as an event (event log, hook). */
-static void
-state_event(struct ctl *ctl, const struct acct_op *op)
-{
-	struct outpost_event ev = {.type = "state",
-				   .account = op->name,
-				   .cls = "operator",
-				   .reason = op->reason,
-				   .from = account_state_name(op->from),
-				   .to = account_state_name(op->state)};
-
-	event_emit(ctl->conf, &ev);
-}
-
 /* pause, resume and review: a state change with a reason. */
 static int
 change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state,
@@ -369,9 +244,8 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 	const struct ctl_opt opts[] = {{"--reason", 1, &reason, NULL},
 				       {state == AS_ACTIVE ? "--release" : NULL, 0, NULL, &release},
 				       {NULL, 0, NULL, NULL}};
-	struct acct_op op = {.state = state, .by = ctl->by, .now = ctl->now};
 	char *name;
-	int rc;
+	int rc, unchanged, from;
 
 	if ((rc = name_arg(ctl, argc, argv, opts, verb, &name, NULL, NULL, 0)) != EXIT_OK)
 		return rc;
@@ -379,17 +253,18 @@ change_state(struct ctl *ctl, int argc, char **argv, const char *verb, int state
 		return ctl_err(EXIT_USAGE, "account %s: --reason TEXT is required", verb);
 	if (reason && strlen(reason) >= REASON_MAX)
 		return ctl_err(EXIT_BADINPUT, "--reason is longer than %d bytes", REASON_MAX - 1);
-	op.name = name;
-	op.reason = reason ? reason : "resumed by operator";
-	rc = store_write(ctl->st, state_txn, &op);
+	if (reason == NULL)
+		reason = "resumed by operator";
+	rc = account_change_state(ctl->st, name, state, ctl->by, reason, ctl->now, &unchanged,
+				  &from);
 	if (rc == STORE_NOTFOUND)
 		return ctl_err(EXIT_ABSENT, "no account %s", name);
 	if (rc != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
-	if (!op.unchanged)
-		state_event(ctl, &op);
+	if (!unchanged)
+		event_state_change(ctl->conf, name, from, state, reason);
 	if (!ctl->json)
-		printf("account %s %s %s\n", name, op.unchanged ? "is already" : "is now",
+		printf("account %s %s %s\n", name, unchanged ? "is already" : "is now",
 		       account_state_name(state));
 	return release ? ctl_release_held(ctl, name) : EXIT_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "account/account.h"
+#include "account/account_view.h"
 #include "feedback/classify.h"
 #include "feedback/ingest.h"
 #include "feedback/reputation.h"
@@ -151,28 +152,6 @@ stats_windows(struct ctl *ctl, const char *name, const struct sum_ctx *s)
 	return windows;
 }
 
-/* The reputation window, its rates and the thresholds in effect, as JSON. */
-static json_t *
-reputation_json(const struct rate_window *w, const struct rate_limits *lim, int have_fresh,
-		const struct window_rec *fresh)
-{
-	char start[32], since[32];
-
-	return json_pack(
-	    "{s:{s:I, s:I, s:I, s:I, s:I, s:s, s:f, s:s*}, s:f, s:f, s:b, "
-	    "s:{s:I, s:I, s:I, s:f, s:f, s:f, s:f}}",
-	    "window", "eligible", (json_int_t)w->eligible, "delivered", (json_int_t)w->delivered,
-	    "hard_bounces", (json_int_t)w->hard, "soft_bounces", (json_int_t)w->soft, "complaints",
-	    (json_int_t)w->complaints, "start", text_time_format(w->start, start, sizeof(start)),
-	    "span_days", w->span_days, "fresh_since",
-	    have_fresh ? text_time_format(fresh->since, since, sizeof(since)) : NULL, "bounce_rate",
-	    w->bounce_rate, "complaint_rate", w->complaint_rate, "judged", w->judged, "thresholds",
-	    "min_volume", (json_int_t)lim->min_volume, "window_messages",
-	    (json_int_t)lim->window_messages, "window_days", (json_int_t)lim->window_days,
-	    "bounce_review", lim->bounce_review, "bounce_pause", lim->bounce_pause,
-	    "complaint_review", lim->complaint_review, "complaint_pause", lim->complaint_pause);
-}
-
 static void
 reputation_print(const struct rate_window *w, const struct rate_limits *lim)
 {
@@ -257,7 +236,7 @@ cmd_account_stats(struct ctl *ctl, int argc, char **argv)
 	o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "account", pos[0], "state",
 		      account_state_name(r.acct.state), "reason", r.acct.reason, "windows",
 		      stats_windows(ctl, pos[0], &s), "reputation",
-		      reputation_json(&r.w, &r.lim, r.have_fresh, &r.fresh));
+		      account_view_reputation(&r.w, &r.lim, r.have_fresh, &r.fresh));
 	if (ctl->json) {
 		ctl_json_print(o);
 	} else {

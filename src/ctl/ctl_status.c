@@ -10,64 +10,9 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "master/control_client.h"
 #include "store/store.h"
 #include "util/xalloc.h"
-
-/* Send CMD to the control socket and return the whole answer (NULL: unavailable). */
-static char *
-control_ask(const struct ctl *ctl, const char *cmd)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct timeval tv = {5, 0};
-	size_t len = 0, cap = 4096;
-	char *buf;
-	ssize_t n;
-	int fd;
-
-	if (strlen(ctl->conf->control_socket) >= sizeof(sun.sun_path) ||
-	    ctl->conf->control_socket[0] == '\0')
-		return NULL;
-	strcpy(sun.sun_path, ctl->conf->control_socket);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return NULL;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, cmd, strlen(cmd)) < 0) {
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc(cap);
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = xrealloc(buf, cap *= 2);
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (len == 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
-/* Add the store's figures, read directly. */
-static void
-status_add_store(struct ctl *ctl, json_t *o)
-{
-	struct store_stat sup, acc;
-
-	if (ctl_store(ctl) != EXIT_OK || store_db_stat(ctl->st, DB_SUPPRESS, &sup) != STORE_OK ||
-	    store_db_stat(ctl->st, DB_ACCOUNT, &acc) != STORE_OK)
-		return;
-	json_object_set_new(o, "store",
-			    json_pack("{s:s, s:I, s:I, s:I, s:I}", "path", ctl->conf->store.path,
-				      "map_size", (json_int_t)sup.map_size, "used_bytes",
-				      (json_int_t)sup.used_bytes, "suppression_entries",
-				      (json_int_t)sup.entries, "accounts",
-				      (json_int_t)acc.entries));
-}
 
 /* One line per blocklist: ok, broken (why, since when) or not asked yet. */
 static void
@@ -132,21 +77,16 @@ status_print_human(json_t *o)
 static int
 cmd_status(struct ctl *ctl, int argc, char **argv)
 {
-	char *pos[1], *answer;
-	json_error_t je;
+	char *pos[1], err[512];
 	json_t *o;
 	int npos, rc;
 
 	if ((rc = ctl_opts(ctl, argc, argv, NULL, pos, &npos, 0, "status", "")) != EXIT_OK)
 		return rc;
-	if ((answer = control_ask(ctl, "status\n")) == NULL)
-		return ctl_err(EXIT_UNAVAILABLE, "outpostd is not running (no answer on %s: %s)",
-			       ctl->conf->control_socket, strerror(errno));
-	o = json_loads(answer, 0, &je);
-	free(answer);
-	if (o == NULL)
-		return ctl_err(EXIT_UNAVAILABLE, "unreadable answer from outpostd: %s", je.text);
-	status_add_store(ctl, o);
+	if ((o = control_status(ctl->conf, NULL, err, sizeof(err))) == NULL)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", err);
+	if (ctl_store(ctl) == EXIT_OK)
+		control_status_add_store(ctl->conf, ctl->st, o);
 	if (ctl->json)
 		ctl_json_print(o);
 	else
@@ -163,7 +103,7 @@ cmd_reload(struct ctl *ctl, int argc, char **argv)
 
 	if ((rc = ctl_opts(ctl, argc, argv, NULL, pos, &npos, 0, "reload", "")) != EXIT_OK)
 		return rc;
-	if ((answer = control_ask(ctl, "reload\n")) == NULL)
+	if ((answer = control_ask(ctl->conf->control_socket, "reload\n")) == NULL)
 		return ctl_err(EXIT_UNAVAILABLE, "outpostd is not running (no answer on %s)",
 			       ctl->conf->control_socket);
 	rc = strcmp(answer, "ok") == 0 ? EXIT_OK : EXIT_BADINPUT;

@@ -11,6 +11,7 @@
 #include "account/account.h"
 #include "suppress/suppress.h"
 #include "suppress/suppress_io.h"
+#include "suppress/suppress_view.h"
 #include "util/text.h"
 #include "util/xalloc.h"
 
@@ -29,28 +30,13 @@ scope_arg(const char *account, const char **scope)
 	return EXIT_OK;
 }
 
-static json_t *
-entry_json(const char *scope, const char *target, const struct suppress_rec *r)
-{
-	char c[32], u[32], e[32];
-
-	return json_pack("{s:s, s:s*, s:s, s:s, s:s, s:s*, s:s}", "address", target, "account",
-			 scope[0] ? scope : NULL, "scope", scope[0] ? "account" : "global",
-			 "reason", suppress_reason_name(r->reason), "first_seen",
-			 ctl_time(r->created, c, sizeof(c)), "expires",
-			 r->expires ? ctl_time(r->expires, e, sizeof(e)) : NULL, "last_seen",
-			 ctl_time(r->updated, u, sizeof(u)));
-}
-
 static void
 entry_print(struct ctl *ctl, const char *scope, const char *target, const struct suppress_rec *r)
 {
 	char c[32], e[32];
 
 	if (ctl->json) {
-		json_t *o = entry_json(scope, target, r);
-		if (r->note[0])
-			json_object_set_new(o, "note", json_string(r->note));
+		json_t *o = suppress_entry_json(scope, target, r);
 		ctl_json_print(o);
 		json_decref(o);
 		return;
@@ -201,7 +187,7 @@ cmd_show(struct ctl *ctl, int argc, char **argv)
 			s.found = 1;
 		}
 	} else {
-		rc = suppress_scan(txn, NULL, show_match, &s);
+		rc = suppress_find(txn, target, show_match, &s);
 	}
 	store_read_end(txn);
 	if (rc == STORE_ERR)
@@ -329,16 +315,7 @@ import_write(struct store_txn *txn, void *arg)
 {
 	struct import_batch *b = arg;
 
-	for (size_t i = 0; i < b->n; i++) {
-		struct suppress_rec rec = {.reason = (uint8_t)b->e[i].reason,
-					   .created = b->now,
-					   .updated = b->now,
-					   .expires = b->e[i].expires};
-		int rc = suppress_put(txn, b->e[i].scope, b->e[i].target, &rec);
-		if (rc != STORE_OK)
-			return rc;
-	}
-	return STORE_OK;
+	return suppress_put_batch(txn, b->e, b->n, b->now);
 }
 
 static int

@@ -232,3 +232,17 @@ event_simulator_complaints(const struct conf *conf, const char *account, const c
 	for (unsigned i = 0; i < n && i < 1000; i++)
 		event_emit(conf, &ev);
 }
+
+void
+event_state_change(const struct conf *conf, const char *account, int from, int to,
+		   const char *reason)
+{
+	struct outpost_event ev = {.type = "state",
+				   .account = account,
+				   .cls = "operator",
+				   .reason = reason,
+				   .from = account_state_name(from),
+				   .to = account_state_name(to)};
+
+	event_emit(conf, &ev);
+}

@@ -63,6 +63,9 @@ int eventlog_write(struct eventlog *el, const char *line);
  * set with event_set_hook_runner(), else detached (hook_detached()).
  */
 void event_emit(const struct conf *conf, const struct outpost_event *ev);
+/* An operator's state change of ACCOUNT (outpostctl, the HTTP API), as a state event. */
+void event_state_change(const struct conf *conf, const char *account, int from, int to,
+			const char *reason);
 /* The mailbox simulator: N complaint events for ACCOUNT's message QUEUE_ID (END-OF-MESSAGE). */
 void event_simulator_complaints(const struct conf *conf, const char *account, const char *queue_id,
 				unsigned n);

@@ -37,6 +37,8 @@ struct master {
 	struct children *children;
 	int listen_fds[MAX_LISTEN];
 	int nlisten;
+	int http_fds[MAX_LISTEN]; /* http.listen */
+	int nhttp;
 	int ctl_fd;
 	int ctl_conn; /* the control connection being answered, closed in children */
 	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig, *ev_wiring, *ev_qsync;
@@ -118,6 +120,18 @@ master_bind(const struct conf *conf)
 		M.listen_fds[M.nlisten++] = listen_one(&la, conf);
 		log_info("policy service listening on %s", la.text);
 	}
+	if (conf->http.listen.n > MAX_LISTEN)
+		fatalx("http.listen: at most %d addresses", MAX_LISTEN);
+	for (size_t i = 0; i < conf->http.listen.n; i++) {
+		struct listen_addr la;
+		struct conf tmp = *conf; /* a unix HTTP socket: owner and group only */
+		tmp.policy.socket_mode = 0660;
+		tmp.policy.socket_group = "";
+		if (addr_listen_parse(conf->http.listen.v[i], &la, err, sizeof(err)) < 0)
+			fatalx("http.listen: %s", err);
+		M.http_fds[M.nhttp++] = listen_one(&la, &tmp);
+		log_info("http service listening on %s", la.text);
+	}
 	control_bind(conf);
 }
 
@@ -131,6 +145,11 @@ reload_warn_fixed(const struct conf *old, const struct conf *new)
 		same = strcmp(old->policy.listen.v[i], new->policy.listen.v[i]) == 0;
 	if (!same)
 		log_warnx("reload: policy.listen changed; listeners change only on restart");
+	same = old->http.listen.n == new->http.listen.n;
+	for (size_t i = 0; same && i < old->http.listen.n; i++)
+		same = strcmp(old->http.listen.v[i], new->http.listen.v[i]) == 0;
+	if (!same)
+		log_warnx("reload: http.listen changed; listeners change only on restart");
 	if (strcmp(old->store.path, new->store.path) != 0)
 		log_warnx("reload: store.path changed; the workers now use %s", new->store.path);
 	if (strcmp(old->user, new->user) != 0)
@@ -459,6 +478,7 @@ master_run(struct conf **confp, const struct master_opts *opts)
 		event_add(M.ev_ctl, NULL);
 	}
 	M.children = children_create(MAX_WORKERS);
+	children_http_fds(M.children, M.http_fds, M.nhttp);
 	children_start_all(M.children, conf, M.listen_fds, M.nlisten);
 	{
 		struct timeval tv = {WIRING_CHECK_SECS, 0};
@@ -471,6 +491,8 @@ master_run(struct conf **confp, const struct master_opts *opts)
 	event_base_dispatch(M.base);
 	for (int i = 0; i < M.nlisten; i++)
 		close(M.listen_fds[i]);
+	for (int i = 0; i < M.nhttp; i++)
+		close(M.http_fds[i]);
 	if (M.ctl_fd >= 0)
 		unlink(M.conf->control_socket);
 	children_destroy(M.children);

@@ -34,11 +34,13 @@ struct children *children_create(size_t max);
 void children_destroy(struct children *ch);
 /* Start or stop workers so that slots 0..N-1 run under CONF. */
 void children_resize(struct children *ch, int n);
-/* Start or stop the milters and the feedback process CONF asks for. */
+/* Start or stop the milters, the feedback and the http process CONF asks for. */
 void children_extras(struct children *ch, const struct conf *conf);
 /* Replace every running worker by one started with CONF (rolling restart); milters reload. */
 void children_replace_all(struct children *ch, const struct conf *conf);
 void children_start_all(struct children *ch, const struct conf *conf, const int *fds, int nfds);
+/* The http process's listeners (call before children_start_all). */
+void children_http_fds(struct children *ch, const int *fds, int n);
 /* Reap exited children; respawn current ones (with backoff after a crash). */
 void children_reap(struct children *ch);
 /* Run respawns whose backoff has elapsed; returns ms until the next one, -1 if none. */

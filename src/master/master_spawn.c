@@ -3,11 +3,12 @@
  * backoff.  Each slot runs one worker; a worker that exits 0 (it retired or
  * was replaced) is started again at once, one that crashed after a delay that
  * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
- * Slots 0..max-1 are policy workers; the three after them are the milters
- * (milter.listen, milter.non_smtpd_listen) and the feedback process
- * (feedback.maillog), each wanted when its setting is not empty and supervised
- * the same way.  The feedback process is never doubled: on reload it is
- * stopped, and its successor starts once it has exited.
+ * Slots 0..max-1 are policy workers; the four after them are the milters
+ * (milter.listen, milter.non_smtpd_listen), the feedback process
+ * (feedback.maillog) and the http process (http.listen), each wanted when its
+ * setting is not empty and supervised the same way.  The feedback and http
+ * processes are never doubled: on reload they are stopped, and each one's
+ * successor (with the new configuration) starts once it has exited.
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 #include "util/text.h"
 #include "util/xalloc.h"
 #include "feedback/feedback.h"
+#include "http/http.h"
 #include "milter/milter.h"
 #include "worker/worker.h"
 
@@ -43,7 +45,9 @@ struct slot {
 	int active; /* slot in use at the current worker count */
 };
 
-#define EXTRA_SLOTS 3 /* milter, non-SMTP milter, feedback */
+#define EXTRA_SLOTS 4 /* milter, non-SMTP milter, feedback, http */
+#define SLOT_FEEDBACK(ch) ((ch)->max + 2)
+#define SLOT_HTTP(ch) ((ch)->max + 3)
 
 struct children {
 	struct slot *slots;
@@ -53,6 +57,9 @@ struct children {
 	const struct conf *conf;
 	const int *fds;
 	int nfds;
+	const int *http_fds; /* the http process's listeners */
+	int nhttp;
+	const char **kinds;	    /* slot_kind() of each slot, for /metrics */
 	struct worker_stats *stats; /* shared with the workers */
 	pid_t retired[MAX_RETIRED]; /* replaced workers still draining */
 	int nretired;
@@ -67,6 +74,17 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What slot I runs, for the log and status. */
+static const char *
+slot_kind(const struct children *ch, size_t i)
+{
+	if (i < ch->max)
+		return "policy";
+	if (i == SLOT_HTTP(ch))
+		return "http";
+	return i == ch->max ? "milter" : i == ch->max + 1 ? "milter-non-smtpd" : "feedback";
+}
+
 struct children *
 children_create(size_t max)
 {
@@ -79,6 +97,9 @@ children_create(size_t max)
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ch->stats == MAP_FAILED)
 		fatal("mmap worker statistics");
+	ch->kinds = xcalloc(ch->total, sizeof(*ch->kinds));
+	for (size_t i = 0; i < ch->total; i++)
+		ch->kinds[i] = slot_kind(ch, i);
 	return ch;
 }
 
@@ -88,17 +109,9 @@ children_destroy(struct children *ch)
 	if (ch == NULL)
 		return;
 	munmap(ch->stats, ch->total * sizeof(*ch->stats));
+	free(ch->kinds);
 	free(ch->slots);
 	free(ch);
-}
-
-/* What slot I runs, for the log and status. */
-static const char *
-slot_kind(const struct children *ch, size_t i)
-{
-	if (i < ch->max)
-		return "policy";
-	return i == ch->max ? "milter" : i == ch->max + 1 ? "milter-non-smtpd" : "feedback";
 }
 
 /* In the child: become the worker, milter or feedback process of slot I (never returns). */
@@ -108,11 +121,18 @@ child_main(struct children *ch, int i)
 	struct worker_args args = {ch->conf, ch->fds, ch->nfds, i, &ch->stats[i]};
 	struct milter_args margs = {ch->conf, i == (int)ch->max + 1, &ch->stats[i]};
 	struct feedback_args fargs = {ch->conf, &ch->stats[i]};
+	struct http_args hargs = {ch->conf,  ch->http_fds, ch->nhttp, &ch->stats[i],
+				  ch->stats, ch->kinds,	   ch->total};
 
+	if ((size_t)i != SLOT_HTTP(ch))
+		for (int f = 0; f < ch->nhttp; f++)
+			close(ch->http_fds[f]);
 	if ((size_t)i >= ch->max) {
 		for (int f = 0; f < ch->nfds; f++)
 			close(ch->fds[f]);
-		if ((size_t)i == ch->max + 2)
+		if ((size_t)i == SLOT_HTTP(ch))
+			http_main(&hargs);
+		if ((size_t)i == SLOT_FEEDBACK(ch))
 			feedback_main(&fargs);
 		milter_main(&margs);
 	}
@@ -152,6 +172,13 @@ spawn(struct children *ch, int i)
 }
 
 void
+children_http_fds(struct children *ch, const int *fds, int n)
+{
+	ch->http_fds = fds;
+	ch->nhttp = n;
+}
+
+void
 children_start_all(struct children *ch, const struct conf *conf, const int *fds, int nfds)
 {
 	ch->conf = conf;
@@ -163,11 +190,13 @@ children_start_all(struct children *ch, const struct conf *conf, const int *fds,
 
 /* The setting that makes extra slot I wanted when it is not empty. */
 static const char *
-extra_spec(const struct conf *conf, size_t i, size_t max)
+extra_spec(const struct children *ch, const struct conf *conf, size_t i)
 {
-	if (i == max)
+	if (i == SLOT_HTTP(ch)) /* served only on the sockets bound at start */
+		return conf->http.listen.n > 0 && ch->nhttp > 0 ? "http" : "";
+	if (i == ch->max)
 		return conf->milter.listen;
-	return i == max + 1 ? conf->milter.non_smtpd_listen : conf->feedback.maillog;
+	return i == ch->max + 1 ? conf->milter.non_smtpd_listen : conf->feedback.maillog;
 }
 
 void
@@ -175,7 +204,7 @@ children_extras(struct children *ch, const struct conf *conf)
 {
 	for (size_t i = ch->max; i < ch->total; i++) {
 		struct slot *s = &ch->slots[i];
-		int want = extra_spec(conf, i, ch->max)[0] != '\0';
+		int want = extra_spec(ch, conf, i)[0] != '\0';
 		if (want && !s->active) {
 			s->active = 1;
 			s->backoff_ms = 0;
@@ -231,11 +260,11 @@ children_replace_all(struct children *ch, const struct conf *conf)
 		struct slot *s = &ch->slots[i];
 		if (s->pid <= 0)
 			continue;
-		if (i == ch->max + 2) {
+		if (i == SLOT_FEEDBACK(ch) || i == SLOT_HTTP(ch)) {
 			kill(s->pid, SIGTERM); /* its successor starts when it has exited */
 			continue;
 		}
-		if (strcmp(extra_spec(old, i, ch->max), extra_spec(conf, i, ch->max)) == 0) {
+		if (strcmp(extra_spec(ch, old, i), extra_spec(ch, conf, i)) == 0) {
 			kill(s->pid, SIGUSR1); /* same socket: reload in place, no session lost */
 		} else if (ch->nretired < MAX_RETIRED) {
 			kill(s->pid, SIGTERM);

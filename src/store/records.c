@@ -314,6 +314,33 @@ rec_window_decode(const void *data, size_t len, struct window_rec *r)
 	return b.bad ? -1 : 0;
 }
 
+size_t
+rec_token_encode(const struct token_rec *r, uint8_t *buf, size_t len)
+{
+	struct rbuf b = WBUF(buf, len);
+
+	put_u8(&b, 1);
+	put_u8(&b, r->scope);
+	put_i64(&b, r->created);
+	put_str(&b, r->name);
+	put_str(&b, r->account);
+	return b.bad ? 0 : b.off;
+}
+
+int
+rec_token_decode(const void *data, size_t len, struct token_rec *r)
+{
+	struct rbuf b = RBUF(data, len);
+
+	if (get_u8(&b) != 1)
+		return -1;
+	r->scope = get_u8(&b);
+	r->created = get_i64(&b);
+	get_str(&b, r->name, sizeof(r->name));
+	get_str(&b, r->account, sizeof(r->account));
+	return b.bad || (r->scope != TS_READ && r->scope != TS_WRITE) ? -1 : 0;
+}
+
 const char *
 stats_field_name(int field)
 {

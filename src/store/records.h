@@ -99,6 +99,18 @@ struct window_rec {
 	struct stats_rec base;
 };
 
+/* DB_TOKEN key: the SHA-256 of the token (TOKEN_HASH_LEN bytes): the token itself is never
+ * stored.  NAME is unique (checked by outpostctl token add); ACCOUNT "" is every account. */
+#define TOKEN_HASH_LEN 32
+#define TOKEN_NAME_MAX 64
+enum token_scope { TS_READ = 1, TS_WRITE = 2 };
+struct token_rec {
+	uint8_t scope;
+	int64_t created;
+	char name[TOKEN_NAME_MAX];
+	char account[ACCOUNT_NAME_MAX];
+};
+
 #define RECORD_MAX 1024
 
 size_t rec_suppress_encode(const struct suppress_rec *r, uint8_t *buf, size_t len);
@@ -116,6 +128,8 @@ size_t rec_window_encode(const struct window_rec *r, uint8_t *buf, size_t len);
 int rec_window_decode(const void *data, size_t len, struct window_rec *r);
 size_t rec_message_encode(const struct message_rec *r, uint8_t *buf, size_t len);
 int rec_message_decode(const void *data, size_t len, struct message_rec *r);
+size_t rec_token_encode(const struct token_rec *r, uint8_t *buf, size_t len);
+int rec_token_decode(const void *data, size_t len, struct token_rec *r);
 
 const char *suppress_reason_name(int reason);
 int suppress_reason_parse(const char *name); /* -1 if unknown */

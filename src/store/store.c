@@ -23,7 +23,8 @@
 #define FREE_TXNS 16
 
 static const char *const db_names[DB_COUNT] = {
-    "meta", "suppress", "account", "acctset", "history", "identity", "message", "result", "stats",
+    "meta",	"suppress", "account", "acctset", "history",
+    "identity", "message",  "result",  "stats",	  "token",
 };
 
 struct store_txn {

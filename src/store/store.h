@@ -32,6 +32,7 @@ enum store_db {
 	DB_MESSAGE,  /* queue id -> message record */
 	DB_RESULT,   /* queue id \0 recipient \0 be64 message time -> final result (dedup) */
 	DB_STATS,    /* account \0 be32 hour -> delivery counters of that hour */
+	DB_TOKEN,    /* SHA-256 of an API token (32 bytes) -> token record */
 	DB_COUNT
 };
 

@@ -222,3 +222,89 @@ suppress_scan(struct store_txn *txn, const char *scope, suppress_scan_fn fn, voi
 	}
 	return store_scan(txn, DB_SUPPRESS, prefix, plen, NULL, 0, scan_one, &ctx);
 }
+
+struct after_ctx {
+	struct scan_ctx inner;
+	const char *scope, *target;
+};
+
+/* Skip the cursor's own entry: the scan starts at it (a key >= it). */
+static int
+after_one(const struct store_val *k, const struct store_val *v, void *arg)
+{
+	struct after_ctx *a = arg;
+	size_t sl = strlen(a->scope), tl = strlen(a->target);
+
+	if (k->len == sl + 1 + tl && memcmp(k->data, a->scope, sl + 1) == 0 &&
+	    memcmp((const char *)k->data + sl + 1, a->target, tl) == 0)
+		return 0;
+	return scan_one(k, v, &a->inner);
+}
+
+int
+suppress_scan_after(struct store_txn *txn, const char *scope, const char *after_scope,
+		    const char *after_target, suppress_scan_fn fn, void *arg)
+{
+	struct after_ctx a = {{fn, arg}, after_scope, after_target};
+	char prefix[ACCOUNT_NAME_MAX + 1], start[512];
+	size_t plen = 0, slen = suppress_key(start, sizeof(start), after_scope, after_target);
+
+	if (scope != NULL) {
+		plen = strlen(scope) + 1;
+		if (plen > sizeof(prefix) || strcmp(scope, after_scope) != 0)
+			return STORE_NOTFOUND;
+		memcpy(prefix, scope, plen);
+	}
+	if (slen == 0)
+		return STORE_NOTFOUND;
+	return store_scan(txn, DB_SUPPRESS, prefix, plen, start, slen, after_one, &a);
+}
+
+struct first_key {
+	char scope[ACCOUNT_NAME_MAX];
+	int found;
+};
+
+static int
+first_scope(const struct store_val *k, const struct store_val *v, void *arg)
+{
+	struct first_key *f = arg;
+	const char *nul = memchr(k->data, '\0', k->len);
+	size_t sl = nul ? (size_t)(nul - (const char *)k->data) : 0;
+
+	if (nul == NULL || sl >= sizeof(f->scope))
+		return 0; /* not a key of ours: look further */
+	memcpy(f->scope, k->data, sl);
+	f->scope[sl] = '\0';
+	f->found = 1;
+	return 1;
+}
+
+int
+suppress_find(struct store_txn *txn, const char *target, suppress_scan_fn fn, void *arg)
+{
+	struct first_key f = {"", 0};
+	struct suppress_rec rec;
+	char start[ACCOUNT_NAME_MAX + 1];
+	size_t slen = 0;
+	int rc;
+
+	/* Skip from scope to scope: one seek each, however long each list is. */
+	for (;;) {
+		f.found = 0;
+		rc = store_scan(txn, DB_SUPPRESS, NULL, 0, slen ? start : NULL, slen, first_scope,
+				&f);
+		if (rc == STORE_ERR)
+			return rc;
+		if (!f.found)
+			return STORE_OK;
+		rc = suppress_get(txn, f.scope, target, &rec);
+		if (rc == STORE_ERR)
+			return rc;
+		if (rc == STORE_OK && (rc = fn(f.scope, target, &rec, arg)) != 0)
+			return rc;
+		slen = strlen(f.scope);
+		memcpy(start, f.scope, slen);
+		start[slen++] = '\1'; /* just past every key of this scope */
+	}
+}

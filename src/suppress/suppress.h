@@ -49,5 +49,11 @@ int suppress_del(struct store_txn *txn, const char *scope, const char *target);
 typedef int (*suppress_scan_fn)(const char *scope, const char *target,
 				const struct suppress_rec *rec, void *arg);
 int suppress_scan(struct store_txn *txn, const char *scope, suppress_scan_fn fn, void *arg);
+/* FN for TARGET's entry in every scope that holds it (one seek per scope). */
+int suppress_find(struct store_txn *txn, const char *target, suppress_scan_fn fn, void *arg);
+/* The same, starting just after the entry (AFTER_SCOPE, AFTER_TARGET) in key order: a
+ * cursor that neither skips nor repeats when entries are added meanwhile. */
+int suppress_scan_after(struct store_txn *txn, const char *scope, const char *after_scope,
+			const char *after_target, suppress_scan_fn fn, void *arg);
 
 #endif

@@ -76,6 +76,7 @@ control_socket = "run/outpostd.ctl";
 store = { path = "db"; map_size = "64M"; };
 policy = { listen = "inet:127.0.0.1:$POLICYPORT"; workers = 2; };
 milter = { listen = ""; };
+http = { listen = ""; };
 dns = { servers = [ "$NSDSERVER" ]; timeout = "2s"; bounce_prevention = true; };
 dnsbl = (
   { name = "zen"; zone = "bl.test"; query = "client"; action = "reject";

@@ -193,6 +193,7 @@ user = "";
 pidfile = "run/outpostd.pid";
 control_socket = "run/outpostd.ctl";
 store = { path = "db"; map_size = "64M"; };
+http = { listen = ""; };
 policy = { listen = "inet:127.0.0.1:$POLICYPORT"; workers = 2; };
 dns = { servers = [ "127.0.0.1:1" ]; };
 milter = { listen = ""; };

@@ -192,6 +192,8 @@ class Daemon:
             text += 'policy = { listen = "%s"; workers = %d; };\n' % (self.listen, workers)
         if "milter" not in conf_extra:
             text += 'milter = { listen = ""; };\n'  # tests that want one configure it
+        if not re.search(r"^\s*http\s*=", conf_extra, re.M):
+            text += 'http = { listen = ""; };\n'  # tests that want one configure it
         with open(self.conf, "w") as f:
             f.write(text)
 

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Black-box tests of the http process: the real outpostd with http.listen on
+loopback, tokens made by the real outpostctl, every response body validated
+against doc/openapi.yaml (tests/lib/openapi_check.py), urllib only."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from outpost_test import (Daemon, TestFailure, check, eq, free_port, run_tests, test,  # noqa: E402
+                          wait_for, SRCDIR)
+from openapi_check import OpenAPI  # noqa: E402
+
+API = OpenAPI(os.path.join(SRCDIR, "doc", "openapi.yaml"))
+
+
+class Http:
+    """A daemon with an http listener, and a client that checks every answer."""
+
+    def __init__(self, extra=""):
+        self.port = free_port()
+        self.d = Daemon(conf_extra='http = { listen = "inet:127.0.0.1:%d"; web_root = "%s"; %s };'
+                        % (self.port, os.path.join(SRCDIR, "web"), extra), workers=1)
+
+    def start(self):
+        self.d.start()
+        wait_for(lambda: self.ready(), 10, "the http listener")
+        return self
+
+    def ready(self):
+        try:
+            return self.raw("GET", "/healthz")[0] == 200
+        except OSError:
+            return False
+
+    def token(self, name, scope, account=None):
+        args = ["token", "add", name, "--scope", scope] + (["--account", account] if account else [])
+        return self.d.ctl(*args, check_rc=0).stdout.strip().splitlines()[-1]
+
+    def raw(self, method, path, body=None, token=None, headers=None):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=body,
+                                     method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.headers.get("Content-Type"), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type"), e.read()
+
+    def call(self, method, path, body=None, token=None, want=None, headers=None):
+        """One request; the body checked against openapi.yaml; returns (status, json)."""
+        status, ctype, data = self.raw(method, path, body, token, headers)
+        parsed = data.decode()
+        if ctype and "json" in ctype:
+            parsed = json.loads(data)
+        elif status == 204:
+            parsed = None
+        API.check(method, path, status, ctype, parsed)
+        if want is not None and status != want:
+            raise TestFailure("%s %s: %d, want %d: %s" % (method, path, status, want, data[:300]))
+        return status, parsed
+
+    def stop(self):
+        self.d.cleanup()
+
+
+def seeded():
+    h = Http().start()
+    d = h.d
+    d.ctl("account", "add", "acme", check_rc=0)
+    d.ctl("account", "add", "beta", check_rc=0)
+    d.ctl("account", "pause", "beta", "--reason", "bounce rate 12%", check_rc=0)
+    return h
+
+
+def q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+@test
+def healthz_metrics_and_dashboard_need_no_token():
+    h = seeded()
+    try:
+        h.call("GET", "/healthz", want=200)
+        st, text = h.call("GET", "/metrics", want=200)
+        check('outpost_accounts{state="paused"} 1' in text, text[:500])
+        check('outpost_accounts{state="active"} 1' in text, text[:500])
+        check("outpost_suppression_entries 0" in text and "outpost_store_used_bytes" in text)
+        check('outpost_requests_total{process="http"}' in text)
+        st, ct, page = h.raw("GET", "/")
+        eq(st, 200, "dashboard")
+        check(b"<html" in page.lower() and ct.startswith("text/html"), ct)
+        st, ct, js = h.raw("GET", "/js/chart.js")
+        eq(st, 200, "chart.js from libjs-chart.js")
+        check(b"Chart" in js[:400])
+        eq(h.raw("GET", "/../etc/passwd")[0], 404, "no way out of web_root")
+    finally:
+        h.stop()
+
+
+@test
+def metrics_closed_when_configured():
+    h = Http("metrics_open = false;").start()
+    try:
+        h.call("GET", "/metrics", want=401)
+        t = h.token("prom", "read")
+        h.call("GET", "/metrics", token=t, want=200)
+    finally:
+        h.stop()
+
+
+@test
+def auth_failures():
+    h = seeded()
+    try:
+        read = h.token("ro", "read")
+        bound = h.token("acme-portal", "write", "acme")
+        st, p = h.call("GET", "/v1/accounts", want=401)
+        eq(p["status"], 401, "problem status")
+        h.call("GET", "/v1/accounts", token="opk_" + "0" * 64, want=401)
+        h.call("GET", "/v1/accounts", token="garbage", want=401)
+        h.call("POST", "/v1/accounts/acme/pause", {"reason": "x"}, token=read, want=403)
+        h.call("PUT", "/v1/suppression/a@b.test", {"reason": "manual"}, token=read, want=403)
+        h.call("GET", "/v1/accounts/beta", token=bound, want=403)
+        h.call("POST", "/v1/accounts/beta/resume", {}, token=bound, want=403)
+        h.call("GET", "/v1/suppression?account=beta", token=bound, want=403)
+        h.call("PUT", "/v1/suppression/x@y.test", {"account": "beta"}, token=bound, want=403)
+        h.call("GET", "/v1/status", token=bound, want=403)
+        st, who = h.call("GET", "/v1/token", token=bound, want=200)
+        eq(who, {"name": "acme-portal", "scope": "write", "account": "acme"}, "token")
+        st, body = h.call("GET", "/v1/accounts", token=bound, want=200)
+        eq([a["account"] for a in body["accounts"]], ["acme"], "a bound token sees its account")
+        h.call("GET", "/v1/accounts/acme", token=bound, want=200)
+        h.d.ctl("token", "revoke", "ro", check_rc=0)
+        h.call("GET", "/v1/accounts", token=read, want=401)
+        lst = h.d.ctl_json("token", "list")
+        eq([t["name"] for t in lst], ["acme-portal"], "token list after revoke")
+        eq(lst[0]["account"], "acme", "bound account listed")
+        check(read not in open(os.path.join(h.d.dir, "db", "data.mdb"), "rb").read().decode("latin-1"),
+              "the token itself is not in the store")
+    finally:
+        h.stop()
+
+
+@test
+def accounts_read_and_state_changes_as_outpostctl_sees_them():
+    h = seeded()
+    try:
+        w = h.token("ops", "write")
+        st, body = h.call("GET", "/v1/accounts", token=w, want=200)
+        states = {a["account"]: a["state"] for a in body["accounts"]}
+        eq(states, {"acme": "active", "beta": "paused"}, "states")
+        beta = [a for a in body["accounts"] if a["account"] == "beta"][0]
+        eq(beta["reason"], "bounce rate 12%", "reason")
+        check("eligible" in beta["reputation"]["evidence"], beta["reputation"]["evidence"])
+        st, body = h.call("GET", "/v1/accounts?state=paused", token=w, want=200)
+        eq([a["account"] for a in body["accounts"]], ["beta"], "state filter")
+        h.call("GET", "/v1/accounts?state=bogus", token=w, want=400)
+        st, acct = h.call("GET", "/v1/accounts/beta", token=w, want=200)
+        eq(acct["history"][-1]["to"], "paused", "history")
+        h.call("GET", "/v1/accounts/nobody", token=w, want=404)
+        st, p = h.call("GET", "/v1/accounts/bad%20name", token=w, want=400)
+        eq(p.get("field"), "account", "the 400 names the field")
+        st, p = h.call("POST", "/v1/accounts/acme/pause", {}, token=w, want=400)
+        eq(p.get("field"), "reason", "reason required")
+        st, p = h.call("POST", "/v1/accounts/acme/pause", {"reason": 5}, token=w, want=400)
+        eq(p.get("field"), "reason", "wrong type")
+        st, p = h.call("POST", "/v1/accounts/acme/pause", b"{not json", token=w, want=400,
+                       headers={"Content-Type": "application/json"})
+        eq(p.get("field"), "body", "malformed JSON")
+        st, acct = h.call("POST", "/v1/accounts/acme/pause", {"reason": "api test"}, token=w, want=200)
+        eq(acct["state"], "paused", "after pause")
+        show = h.d.ctl_json("account", "show", "acme")[0]
+        eq((show["state"], show["reason"], show["history"][-1]["by"]), ("paused", "api test", "api:ops"),
+           "outpostctl sees the API's change")
+        h.call("POST", "/v1/accounts/acme/pause", {"reason": "again"}, token=w, want=409)
+        h.call("POST", "/v1/accounts/acme/review", {"reason": "looking"}, token=w, want=200)
+        h.call("POST", "/v1/accounts/acme/resume", {}, token=w, want=200)
+        eq(h.d.ctl_json("account", "show", "acme")[0]["state"], "active", "resumed")
+        h.call("POST", "/v1/accounts/nobody/resume", {}, token=w, want=404)
+        st, stats = h.call("GET", "/v1/accounts/acme/stats?from=2d&step=6h", token=w, want=200)
+        check(8 <= len(stats["series"]) <= 10, len(stats["series"]))
+        eq(stats["step_seconds"], 21600, "step")
+        st, p = h.call("GET", "/v1/accounts/acme/stats?step=90m", token=w, want=400)
+        eq(p.get("field"), "step", "bad step")
+        h.call("GET", "/v1/accounts/acme/stats?from=yesterday", token=w, want=400)
+        st, status = h.call("GET", "/v1/status", token=w, want=200)
+        check("http" in [x["kind"] for x in status["workers"]], status["workers"])
+    finally:
+        h.stop()
+
+
+@test
+def suppression_put_get_delete_and_bad_input():
+    h = seeded()
+    try:
+        w = h.token("ops", "write")
+        st, e = h.call("PUT", "/v1/suppression/" + q("Jo@Example.TEST"),
+                       {"account": "acme", "reason": "complaint", "expires": "30d", "note": "n"},
+                       token=w, want=201)
+        eq((e["address"], e["account"], e["reason"]), ("jo@example.test", "acme", "complaint"), "entry")
+        h.call("PUT", "/v1/suppression/jo@example.test", {"account": "acme"}, token=w, want=200)
+        h.call("PUT", "/v1/suppression/" + q("@spam.test"), {}, token=w, want=201)
+        show = h.d.ctl_json("suppress", "show", "jo@example.test", "--account", "acme")
+        eq(show[0]["reason"], "manual", "outpostctl sees the API's entry")
+        st, got = h.call("GET", "/v1/suppression/jo@example.test", token=w, want=200)
+        eq(len(got["entries"]), 1, "one scope")
+        h.call("GET", "/v1/suppression/jo@example.test?account=beta", token=w, want=404)
+        h.d.ctl("suppress", "add", "cli@example.test", check_rc=0)
+        h.call("GET", "/v1/suppression/cli@example.test", token=w, want=200)
+        st, p = h.call("PUT", "/v1/suppression/not-an-address", {}, token=w, want=400)
+        eq(p.get("field"), "address", "invalid address")
+        st, p = h.call("PUT", "/v1/suppression/a@b.test", {"reason": "because"}, token=w, want=400)
+        eq(p.get("field"), "reason", "bad reason")
+        st, p = h.call("PUT", "/v1/suppression/a@b.test", {"expires": "soon"}, token=w, want=400)
+        eq(p.get("field"), "expires", "bad expiry")
+        st, p = h.call("PUT", "/v1/suppression/a@b.test", {"account": ["x"]}, token=w, want=400)
+        eq(p.get("field"), "account", "wrong type")
+        st, p = h.call("PUT", "/v1/suppression/a@b.test", b"[1,2]", token=w, want=400,
+                       headers={"Content-Type": "application/json"})
+        h.call("DELETE", "/v1/suppression/jo@example.test?account=acme", token=w, want=204)
+        h.call("DELETE", "/v1/suppression/jo@example.test?account=acme", token=w, want=404)
+        h.d.ctl("suppress", "show", "jo@example.test", "--account", "acme", check_rc=1)
+        big = b'{"reason": "' + b"x" * (10 << 20) + b'"}'
+        st, p = h.call("PUT", "/v1/suppression/a@b.test", big, token=w, want=413,
+                       headers={"Content-Type": "application/json"})
+    finally:
+        h.stop()
+
+
+@test
+def suppression_list_pages_neither_skip_nor_repeat_while_inserting():
+    h = seeded()
+    try:
+        w = h.token("ops", "write")
+        rows = "".join("user%04d@list.test,bounce,acme\n" % i for i in range(0, 1000, 2))
+        st, res = h.call("POST", "/v1/suppression/import?format=csv", rows.encode(), token=w, want=200,
+                         headers={"Content-Type": "text/csv"})
+        eq(res["imported"], 500, "imported")
+        seen, cursor, pages, added = [], None, 0, 0
+        while pages < 100:
+            path = "/v1/suppression?account=acme&limit=37" + ("&cursor=" + cursor if cursor else "")
+            st, page = h.call("GET", path, token=w, want=200)
+            seen += [e["address"] for e in page["entries"]]
+            pages += 1
+            # insert before and after the cursor while paging
+            for i in (added * 2 + 1, 999 - added * 2):
+                h.call("PUT", "/v1/suppression/user%04d@list.test" % i, {"account": "acme"}, token=w)
+            added += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        eq(len(seen), len(set(seen)), "no entry repeated")
+        original = {"user%04d@list.test" % i for i in range(0, 1000, 2)}
+        eq(original - set(seen), set(), "no original entry skipped")
+        eq(seen, sorted(seen), "key order")
+        st, page = h.call("GET", "/v1/suppression?account=acme&reason=complaint", token=w, want=200)
+        eq(page["entries"], [], "reason filter")
+        st, page = h.call("GET", "/v1/suppression?since=1h&limit=5", token=w, want=200)
+        eq(len(page["entries"]), 5, "since + limit over every scope")
+        h.call("GET", "/v1/suppression?limit=0", token=w, want=400)
+        st, p = h.call("GET", "/v1/suppression?cursor=zz", token=w, want=400)
+        eq(p.get("field"), "cursor", "bad cursor")
+    finally:
+        h.stop()
+
+
+@test
+def import_jsonl_csv_bad_lines_bound_token_and_limits():
+    h = seeded()
+    try:
+        w = h.token("ops", "write")
+        bound = h.token("acme-portal", "write", "acme")
+        body = b'{"address": "a@imp.test", "reason": "bounce"}\n{"address": 5}\nnot json\n' \
+               b'{"address": "b@imp.test", "account": "beta"}'
+        st, res = h.call("POST", "/v1/suppression/import?account=acme", body, token=w, want=200,
+                         headers={"Content-Type": "application/x-ndjson"})
+        eq((res["imported"], res["skipped"]), (2, 2), "jsonl result")
+        eq([e["line"] for e in res["errors"]], [2, 3], "bad lines reported")
+        h.d.ctl("suppress", "show", "a@imp.test", "--account", "acme", check_rc=0)
+        h.d.ctl("suppress", "show", "b@imp.test", "--account", "beta", check_rc=0)
+        st, res = h.call("POST", "/v1/suppression/import", b"address,reason,account\nc@imp.test,manual,\n"
+                         b"d@imp.test,manual,beta\n", token=bound, want=200,
+                         headers={"Content-Type": "text/csv"})
+        eq((res["imported"], res["skipped"]), (1, 1), "bound token imports only its account")
+        h.d.ctl("suppress", "show", "c@imp.test", "--account", "acme", check_rc=0)
+        st, p = h.call("POST", "/v1/suppression/import?format=xml", b"", token=w, want=400)
+        eq(p.get("field"), "format", "bad format")
+        rows = b"".join(b"big%07d@imp.test,bounce\n" % i for i in range(420000))  # ~10.5 MB
+        check(len(rows) > 10 << 20, len(rows))
+        start = time.time()
+        st, res = h.call("POST", "/v1/suppression/import?account=acme", rows, token=w, want=200)
+        eq(res["imported"], 420000, "a 10 MB import is allowed")
+        print("  import of 420,000 rows: %.1fs" % (time.time() - start))
+    finally:
+        h.stop()
+
+
+@test
+def rate_limit_answers_429():
+    h = Http('rate_limit = "5/m";').start()
+    try:
+        t = h.token("ro", "read")
+        codes = [h.call("GET", "/v1/accounts", token=t)[0] for _ in range(7)]
+        eq(codes, [200] * 5 + [429] * 2, "codes")
+        h.call("GET", "/healthz", want=200)
+    finally:
+        h.stop()
+
+
+@test
+def sigterm_exit_zero_restart_and_reload():
+    h = seeded()
+    try:
+        t = h.token("ro", "read")
+
+        def http_pid():
+            return [w["pid"] for w in h.d.status()["workers"] if w["kind"] == "http"]
+        pid = wait_for(http_pid, 10, "the http process")[0]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: http_pid() and http_pid()[0] not in (0, pid), 10, "a new http process")
+        wait_for(lambda: h.ready(), 10, "http back")
+        h.call("GET", "/v1/accounts", token=t, want=200)
+        # reload with a rate limit: the new http process has it
+        text = open(h.d.conf).read().split("\n")
+        text = [l for l in text if not l.startswith("http =")]
+        text.append('http = { listen = "inet:127.0.0.1:%d"; web_root = "%s"; rate_limit = "1/m"; };'
+                    % (h.port, os.path.join(SRCDIR, "web")))
+        open(h.d.conf, "w").write("\n".join(text) + "\n")
+        h.d.ctl("reload", check_rc=0)
+
+        def limited():
+            codes = [h.call("GET", "/v1/accounts", token=t)[0] for _ in range(2)]
+            return 429 in codes
+        wait_for(limited, 10, "the reloaded rate limit")
+        eq(h.d.stop(), 0, "outpostd exit status")
+        tail = h.d.logtext().split("stopping")[-1]
+        check("http" not in tail or ("exited with" not in tail and "killed" not in tail), tail)
+    finally:
+        h.stop()
+
+
+@test
+def every_documented_path_was_called():
+    eq(API.uncalled(), [], "paths of openapi.yaml no test called")
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests())
