@@ -215,6 +215,9 @@ static const struct schema_key schema[] = {
      "reputation window: the last N eligible recipients ..."},
     {"feedback.window_days", CT_INT, O(feedback.window_days), "90", 1, 3650, NULL,
      "... within at most this many days"},
+    {"feedback.retention", CT_DURATION, O(feedback.retention), "30d", 86400, 3650 * 86400LL, NULL,
+     "message records (queue id -> account) and delivery-result dedup entries are kept this "
+     "long: DSNs and complaints arriving later can't be tied to their account"},
     {"feedback.min_volume", CT_INT64, O(feedback.min_volume), "500", 1, 100000000, NULL,
      "no rate is judged below this many eligible recipients in the window"},
     {"feedback.bounce_review", CT_PERCENT, O(feedback.bounce_review), "5", 0, 100, NULL,

@@ -105,6 +105,7 @@ struct conf {
 		int64_t poll_interval; /* milliseconds between two looks at the log */
 		int64_t window_messages; /* the reputation window: last N eligible recipients ... */
 		int window_days;	 /* ... within at most this many days */
+		int64_t retention;	 /* seconds message records and result entries are kept */
 		int64_t min_volume;	 /* nothing is judged below this many eligible recipients */
 		double bounce_review, bounce_pause; /* percent; 0 = off */
 		double complaint_review, complaint_pause;

@@ -17,8 +17,10 @@
 
 #include "ctl.h"
 #include "account/account.h"
+#include "feedback/expire.h"
 #include "store/records.h"
 #include "store/store.h"
+#include "util/text.h"
 
 #define MAX_SHOWN 20 /* problems printed; all are counted */
 
@@ -258,10 +260,45 @@ cmd_backup(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_expire(struct ctl *ctl, int argc, char **argv)
+{
+	const char *older = NULL;
+	const struct ctl_opt opts[] = {{"--older-than", 1, &older, NULL}, {NULL, 0, NULL, NULL}};
+	int64_t age = ctl->conf->feedback.retention;
+	struct expire_stats es;
+	char *pos[1];
+	int npos, rc;
+
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 0, "db", "expire")) != EXIT_OK)
+		return rc;
+	if (older && (text_duration_parse(older, &age) < 0 || age < 3600))
+		return ctl_err(EXIT_BADINPUT,
+			       "--older-than '%s': expected a duration of 1h or more", older);
+	if ((rc = ctl_store(ctl)) != EXIT_OK)
+		return rc;
+	if (expire_run(ctl->st, ctl->now - age, &es) != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "expire: %s", store_error(ctl->st));
+	if (ctl->json) {
+		json_t *o =
+		    json_pack("{s:I, s:I, s:I}", "older_than_seconds", (json_int_t)age, "messages",
+			      (json_int_t)es.messages, "results", (json_int_t)es.results);
+		ctl_json_print(o);
+		json_decref(o);
+	} else
+		printf("expired %llu message records and %llu result entries older than %s\n",
+		       (unsigned long long)es.messages, (unsigned long long)es.results,
+		       older ? older : "feedback.retention");
+	return EXIT_OK;
+}
+
 const struct ctl_cmd ctl_db_cmds[] = {
     {"db", "backup", cmd_backup, "PATH [--json]",
      "online, consistent, compacted copy of the store into the new directory PATH, then "
      "checked; restore: stop outpostd, put PATH's data.mdb in store.path"},
+    {"db", "expire", cmd_expire, "[--older-than 30d] [--json]",
+     "delete message records and delivery-result dedup entries older than feedback.retention "
+     "(the feedback process does this every hour)"},
     {"db", "check", cmd_check, "[--json]",
      "decode every record of every database; exit 4 if any is damaged or left over"},
     {NULL, NULL, NULL, NULL, NULL},

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "feedback.h"
+#include "feedback/expire.h"
 #include "feedback/classify.h"
 #include "feedback/eventlog.h"
 #include "feedback/follow.h"
@@ -41,6 +42,7 @@ struct feedback {
 	struct event *ev_tick, *ev_term, *ev_int;
 	struct maillog_pos_rec last; /* the position last committed */
 	int committed;
+	int64_t next_expire; /* when expire_run() is due */
 	/* would-be transitions already logged (auto-enforce=off), so each is logged once */
 	char memo[MEMO_MAX][ACCOUNT_NAME_MAX];
 	int memo_to[MEMO_MAX];
@@ -143,6 +145,25 @@ checkpoint(struct feedback *fb)
 	return 0;
 }
 
+/* Once an hour, when the log is read up: drop what is older than feedback.retention. */
+static void
+expire_due(struct feedback *fb)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct expire_stats es;
+
+	if (now < fb->next_expire)
+		return;
+	fb->next_expire = now + 3600;
+	if (expire_run(fb->st, now - fb->conf->feedback.retention, &es) != STORE_OK)
+		log_warnx("feedback: expiry: %s", store_error(fb->st));
+	else if (es.messages || es.results)
+		log_info("feedback: expired %llu message records and %llu result entries older "
+			 "than %lld days",
+			 (unsigned long long)es.messages, (unsigned long long)es.results,
+			 (long long)(fb->conf->feedback.retention / 86400));
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -162,6 +183,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == CHUNK_LINES)
 		ms = 0; /* a backlog: go on at once, after any signal */
+	else
+		expire_due(fb);
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(fb->ev_tick, &tv);
@@ -241,6 +264,7 @@ feedback_setup(struct feedback *fb)
 		ingest_set_notify(fb->ing, on_note, fb);
 	fb->hooks = hooks_create(fb->base, conf);
 	event_set_hook_runner(run_hook, fb);
+	fb->next_expire = (int64_t)time(NULL) + 60; /* not in the way of a restart's catch-up */
 	fb->ev_tick = evtimer_new(fb->base, tick_cb, fb);
 	fb->ev_term = evsignal_new(fb->base, SIGTERM, signal_cb, fb);
 	fb->ev_int = evsignal_new(fb->base, SIGINT, signal_cb, fb);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Black-box tests of `outpostctl ingest log` and `outpostctl account stats`: real
 Postfix 3.7 log lines in, counters and suppressions in the real store out."""
+import calendar
 import json
 import os
 import sys
@@ -148,6 +149,37 @@ def errors():
             check("bad.rules:1: unknown class" in r.stderr, r.stderr)
         finally:
             bad.cleanup()
+    finally:
+        d.cleanup()
+
+
+@test
+def db_expire_drops_only_old_dedup_entries():
+    d, _ = ingest_daemon()
+    try:
+        old = log_lines()  # today's lines, and the same messages 40 days ago (other queue ids)
+
+        def shift(line):
+            ts, rest = line.split(" ", 1)
+            secs = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+            new = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime(secs - 40 * 86400))
+            return new + " " + rest.replace("4ABC1D2E3F", "7ABC1D2E3F").replace("5DEF2A3B4C", "8DEF2A3B4C")
+        aged = "\n".join(shift(l) for l in log_lines().splitlines() if l) + "\n"
+        d.ctl("ingest", "log", "-", input=aged + old, check_rc=0)
+        before = json.loads(d.ctl("db", "check", "--json", check_rc=0).stdout)["databases"]
+        r = json.loads(d.ctl("db", "expire", "--json", check_rc=0).stdout)
+        eq(r["older_than_seconds"], 30 * 86400, "default retention")
+        after = json.loads(d.ctl("db", "check", "--json", check_rc=0).stdout)["databases"]
+        gone = before["result"]["records"] - after["result"]["records"]
+        check(r["results"] > 0 and gone == r["results"], "result entries deleted: %r, %d" % (r, gone))
+        # Only the 40-day-old ones: today's results are still deduplicated.
+        d.ctl("ingest", "log", "-", input=old, check_rc=0)
+        eq(after["result"]["records"],
+           json.loads(d.ctl("db", "check", "--json", check_rc=0).stdout)["databases"]["result"]["records"],
+           "re-reading today's lines adds no entry")
+        eq(d.ctl("db", "expire", "--older-than", "5m").returncode, 4, "too short a retention")
+        r = json.loads(d.ctl("db", "expire", "--json", check_rc=0).stdout)
+        eq((r["messages"], r["results"]), (0, 0), "a second run finds nothing")
     finally:
         d.cleanup()
 
