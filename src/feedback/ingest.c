@@ -295,7 +295,8 @@ ingest_result(struct ingest *ing, const struct ingest_result *r)
 		return 1;
 	if ((p = pending_next(ing)) == NULL)
 		return -1;
-	memcpy(p->key, r->key, r->klen);
+	if (r->klen)
+		memcpy(p->key, r->key, r->klen);
 	p->klen = r->klen;
 	text_copy(p->account, sizeof(p->account), r->account);
 	text_copy(p->rcpt, sizeof(p->rcpt), r->recipient ? r->recipient : "");

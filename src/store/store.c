@@ -369,8 +369,8 @@ store_scan(struct store_txn *t, enum store_db db, const void *prefix, size_t ple
 	rc = k.mv_size ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
 		       : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-			break;
+		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+			break; /* (memcmp must not see a NULL prefix, even of length 0) */
 		struct store_val kv = {k.mv_data, k.mv_size}, vv = {v.mv_data, v.mv_size};
 		if ((r = fn(&kv, &vv, arg)) != 0)
 			break;
