@@ -46,6 +46,7 @@ extern const struct ctl_cmd ctl_explain_cmds[];
 extern const struct ctl_cmd ctl_ingest_cmds[];
 extern const struct ctl_cmd ctl_dnsbl_cmds[];
 extern const struct ctl_cmd ctl_db_cmds[];
+extern const struct ctl_cmd ctl_cluster_cmds[];
 
 /* Open the store named by the config; prints why and returns EXIT_UNAVAILABLE on failure. */
 int ctl_store(struct ctl *ctl);

@@ -4,10 +4,11 @@
  * was replaced) is started again at once, one that crashed after a delay that
  * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
  * Slots 0..max-1 are policy workers; the three after them are the milters
- * (milter.listen, milter.non_smtpd_listen) and the feedback process
- * (feedback.maillog), each wanted when its setting is not empty and supervised
- * the same way.  The feedback process is never doubled: on reload it is
- * stopped, and its successor starts once it has exited.
+ * (milter.listen, milter.non_smtpd_listen), the feedback process
+ * (feedback.maillog) and the cluster process (cluster.redis), each wanted when
+ * its setting is not empty and supervised the same way.  The feedback and
+ * cluster processes are never doubled: on reload they are stopped, and their
+ * successors start once they have exited.
  */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xalloc.h"
+#include "cluster/cluster.h"
 #include "feedback/feedback.h"
 #include "milter/milter.h"
 #include "worker/worker.h"
@@ -43,7 +45,9 @@ struct slot {
 	int active; /* slot in use at the current worker count */
 };
 
-#define EXTRA_SLOTS 3 /* milter, non-SMTP milter, feedback */
+#define EXTRA_SLOTS 4 /* milter, non-SMTP milter, feedback, cluster */
+#define SLOT_FEEDBACK(ch) ((ch)->max + 2)
+#define SLOT_CLUSTER(ch) ((ch)->max + 3)
 
 struct children {
 	struct slot *slots;
@@ -98,6 +102,8 @@ slot_kind(const struct children *ch, size_t i)
 {
 	if (i < ch->max)
 		return "policy";
+	if (i == SLOT_CLUSTER(ch))
+		return "cluster";
 	return i == ch->max ? "milter" : i == ch->max + 1 ? "milter-non-smtpd" : "feedback";
 }
 
@@ -108,12 +114,15 @@ child_main(struct children *ch, int i)
 	struct worker_args args = {ch->conf, ch->fds, ch->nfds, i, &ch->stats[i]};
 	struct milter_args margs = {ch->conf, i == (int)ch->max + 1, &ch->stats[i]};
 	struct feedback_args fargs = {ch->conf, &ch->stats[i]};
+	struct cluster_args cargs = {ch->conf};
 
 	if ((size_t)i >= ch->max) {
 		for (int f = 0; f < ch->nfds; f++)
 			close(ch->fds[f]);
-		if ((size_t)i == ch->max + 2)
+		if ((size_t)i == SLOT_FEEDBACK(ch))
 			feedback_main(&fargs);
+		if ((size_t)i == SLOT_CLUSTER(ch))
+			cluster_main(&cargs);
 		milter_main(&margs);
 	}
 	worker_main(&args);
@@ -167,6 +176,8 @@ extra_spec(const struct conf *conf, size_t i, size_t max)
 {
 	if (i == max)
 		return conf->milter.listen;
+	if (i == max + 3)
+		return conf->cluster.redis;
 	return i == max + 1 ? conf->milter.non_smtpd_listen : conf->feedback.maillog;
 }
 
@@ -231,7 +242,7 @@ children_replace_all(struct children *ch, const struct conf *conf)
 		struct slot *s = &ch->slots[i];
 		if (s->pid <= 0)
 			continue;
-		if (i == ch->max + 2) {
+		if (i == SLOT_FEEDBACK(ch) || i == SLOT_CLUSTER(ch)) {
 			kill(s->pid, SIGTERM); /* its successor starts when it has exited */
 			continue;
 		}
