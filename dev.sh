@@ -8,10 +8,11 @@ set -eu
 cd "$(dirname "$0")"
 
 BUILD_PKGS="autoconf automake libtool pkg-config make gcc libconfig-dev liblmdb-dev
- libc-ares-dev libmilter-dev libevent-dev libjansson-dev libjs-chart.js"
+ libc-ares-dev libmilter-dev libevent-dev libjansson-dev libjs-chart.js libhiredis-dev"
 TEST_PKGS="libcmocka-dev lmdb-utils python3 python3-aiosmtpd postfix swaks clang
  libclang-rt-14-dev valgrind miltertest man-db
- sendmail-cf nsd python3-yaml chromium chromium-driver python3-selenium"
+ sendmail-cf nsd python3-yaml chromium chromium-driver python3-selenium
+ redis-server redis-sentinel redis-tools"
 
 # Install the Debian packages in $* that are not installed yet.
 need() {

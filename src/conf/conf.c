@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "store/records.h"
 #include "conf_dnsbl.h"
+#include "cluster/redis_addr.h"
 #include "util/addr.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -257,6 +258,25 @@ static const struct schema_key schema[] = {
      NULL, "Chart.js for the dashboard (Debian's libjs-chart.js), served as /js/chart.js"},
     {"http.rate_limit", CT_RATE, O(http.rate_limit), "", 0, 0, NULL,
      "requests per client address (N/s, N/m); beyond it 429 Too Many Requests; \"\": no limit"},
+    {"cluster.redis", CT_STR, O(cluster.redis), "", 0, 0, NULL,
+     "the fleet's shared Redis: redis://HOST:PORT[/DB], unix:PATH or "
+     "sentinel://HOST:PORT[,HOST:PORT...]/MASTERNAME; \"\" = one host, no cluster"},
+    {"cluster.node", CT_STR, O(cluster.node), "", 0, 0, NULL,
+     "this host's name in the fleet, unique; \"\" = the host name"},
+    {"cluster.password_file", CT_PATH, O(cluster.password_file), "", 0, 0, NULL,
+     "file with the Redis 6 ACL user on line 1 and its password on line 2 (or only a "
+     "password); \"\" = no AUTH"},
+    {"cluster.key_prefix", CT_STR, O(cluster.key_prefix), "outpost", 0, 0, NULL,
+     "Redis keys start with PREFIX: (PREFIX:changes is the change log)"},
+    {"cluster.poll_interval", CT_MSEC, O(cluster.poll_interval), "20ms", 1, 1000, NULL,
+     "how often an idle cluster process looks at the outbox and the change log: the "
+     "longest a change waits at each end"},
+    {"cluster.heartbeat_interval", CT_MSEC, O(cluster.heartbeat_interval), "1s", 100, 60000, NULL,
+     "how often this node announces itself and refreshes `outpostctl cluster status`"},
+    {"cluster.timeout", CT_MSEC, O(cluster.timeout), "2s", 100, 60000, NULL,
+     "connect and command timeout towards Redis"},
+    {"cluster.reconnect_max", CT_MSEC, O(cluster.reconnect_max), "5s", 100, 300000, NULL,
+     "longest wait between two attempts to reconnect (the wait doubles from 100ms)"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,
@@ -270,7 +290,7 @@ static const struct schema_key schema[] = {
 /* Groups that may appear, so that a typo in a group name is caught too. */
 static const char *const groups[] = {"store",	  "policy", "accounts", "suppress", "dns",
 				     "postfix",	  "milter", "feedback", "quota",    "limits",
-				     "simulator", "http",   NULL};
+				     "simulator", "http",   "cluster",	NULL};
 
 struct loader {
 	struct conf *conf;
@@ -775,6 +795,37 @@ check_feedback(struct loader *ld, config_t *cfg)
 	return 0;
 }
 
+/* cluster.redis must parse, a unix: path is made absolute, the node name defaults to the host's. */
+static int
+cluster_check(struct loader *ld, config_t *cfg)
+{
+	struct conf *c = ld->conf;
+	struct redis_addr a;
+	char why[512], host[256];
+
+	if (c->cluster.redis[0] == '\0')
+		return 0;
+	if (redis_addr_parse(c->cluster.redis, &a, why, sizeof(why)) < 0)
+		return fail(ld, config_lookup(cfg, "cluster.redis"), "cluster.redis: %s", why);
+	if (a.kind == REDIS_UNIX && a.path[0] != '/') {
+		char *abs = xasprintf("unix:%s/%s", c->dir, a.path);
+		free(c->cluster.redis);
+		c->cluster.redis = abs;
+	}
+	if (c->cluster.node[0] == '\0') {
+		if (gethostname(host, sizeof(host)) < 0)
+			text_copy(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(c->cluster.node);
+		c->cluster.node = xstrdup(host);
+	}
+	if (!text_is_token(c->cluster.node, 63))
+		return fail(ld, config_lookup(cfg, "cluster.node"),
+			    "cluster.node: '%s': 1 to 63 of A-Z a-z 0-9 . _ @ + -",
+			    c->cluster.node);
+	return 0;
+}
+
 /* Make the file name absolute and set conf->file and conf->dir. */
 static void
 conf_set_file(struct conf *conf, const char *file)
@@ -815,7 +866,7 @@ conf_load(const char *file, char *err, size_t errlen)
 	for (size_t i = 0; i < NSCHEMA; i++)
 		if (apply_key(&ld, &schema[i], config_lookup(&cfg, schema[i].name)) < 0)
 			goto out;
-	if (check_feedback(&ld, &cfg) < 0)
+	if (check_feedback(&ld, &cfg) < 0 || cluster_check(&ld, &cfg) < 0)
 		goto out;
 	ok = 1;
 out:

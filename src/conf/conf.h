@@ -137,6 +137,17 @@ struct conf {
 		int64_t domain_daily_quota, domain_hourly_quota;
 	} limits;
 
+	struct { /* the fleet (cluster/cluster.h); redis "" = one host, nothing of it runs */
+		char *redis;	     /* redis://HOST:PORT[/DB], unix:PATH, sentinel://.../MASTER */
+		char *node;	     /* this host's name in the fleet (default: the host name) */
+		char *password_file; /* "USER\nPASSWORD" or "PASSWORD"; "" = no AUTH */
+		char *key_prefix;    /* Redis keys start with PREFIX ":" */
+		int64_t poll_interval;	    /* ms: how long XREAD blocks = outbox push delay */
+		int64_t heartbeat_interval; /* ms */
+		int64_t timeout;	    /* ms: connect and command timeout */
+		int64_t reconnect_max;	    /* ms: backoff cap between connection attempts */
+	} cluster;
+
 	struct {
 		struct conf_strlist listen; /* empty: no http process */
 		int metrics_open;	    /* /metrics without a token from a loopback client */

@@ -48,6 +48,7 @@ extern const struct ctl_cmd ctl_dnsbl_cmds[];
 extern const struct ctl_cmd ctl_db_cmds[];
 extern const struct ctl_cmd ctl_report_cmds[];
 extern const struct ctl_cmd ctl_token_cmds[];
+extern const struct ctl_cmd ctl_cluster_cmds[];
 
 /* Open the store named by the config; prints why and returns EXIT_UNAVAILABLE on failure. */
 int ctl_store(struct ctl *ctl);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "store/changes.h"
 #include "account/account.h"
 #include "feedback/expire.h"
 #include "store/records.h"
@@ -139,7 +140,13 @@ check_one(const struct store_val *key, const struct store_val *val, void *arg)
 		}
 		break;
 	}
-	default: /* DB_META, DB_RESULT: opaque here */
+	case DB_OUTBOX: {
+		struct change ch;
+		if ((bad = change_decode(val->data, val->len, &ch) < 0) == 0)
+			change_free(&ch);
+		break;
+	}
+	default: /* DB_META, DB_RESULT, DB_REPL: opaque here */
 		break;
 	}
 	if (bad)

@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "quota/quota.h"
+#include "store/changes.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -35,6 +36,16 @@ ctl_store(struct ctl *ctl)
 	ctl->st = store_open(ctl->conf->store.path, &so, err, sizeof(err));
 	if (ctl->st == NULL)
 		return ctl_err(EXIT_UNAVAILABLE, "%s", err);
+	/* A fleet member records its changes even before outpostd first marked the store. */
+	if (ctl->conf->cluster.redis[0] &&
+	    (store_capture_node(ctl->st) == NULL ||
+	     strcmp(store_capture_node(ctl->st), ctl->conf->cluster.node))) {
+		if (change_mark_node(ctl->st, ctl->conf->cluster.node) != STORE_OK)
+			return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+		store_close(ctl->st);
+		if ((ctl->st = store_open(ctl->conf->store.path, &so, err, sizeof(err))) == NULL)
+			return ctl_err(EXIT_UNAVAILABLE, "%s", err);
+	}
 	return EXIT_OK;
 }
 

@@ -19,7 +19,7 @@
 
 static const struct ctl_cmd *const tables[] = {
     ctl_suppress_cmds, ctl_account_cmds, ctl_ingest_cmds, ctl_report_cmds, ctl_explain_cmds,
-    ctl_status_cmds,   ctl_dnsbl_cmds,	 ctl_db_cmds,	  ctl_token_cmds,
+    ctl_status_cmds,   ctl_dnsbl_cmds,	 ctl_db_cmds,	  ctl_token_cmds,  ctl_cluster_cmds,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

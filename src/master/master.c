@@ -19,6 +19,7 @@
 
 #include "master.h"
 #include "dns/dns_cache.h"
+#include "cluster/cluster.h"
 #include "feedback/classify.h"
 #include "quota/quota.h"
 #include "util/addr.h"
@@ -174,6 +175,8 @@ master_conf_check(const struct conf *conf, char *err, size_t errlen)
 	return 0;
 }
 
+static void cluster_start(const struct conf *conf);
+
 /* Read the file again; swap it in and restart the workers, or keep the old one. */
 static int
 master_reload(char *why, size_t whylen)
@@ -193,6 +196,7 @@ master_reload(char *why, size_t whylen)
 		nc->policy.workers = M.conf->policy.workers;
 	reload_warn_fixed(M.conf, nc);
 	log_verbose(nc->verbose + LOG_LVL_INFO);
+	cluster_start(nc);
 	children_replace_all(M.children, nc);
 	/* Workers forked from the old snapshot have their own copy of it. */
 	conf_free(M.conf);
@@ -289,6 +293,23 @@ dns_cache_start(const struct conf *conf)
 	if (dns_host_cache == NULL)
 		fatal("dns.cache_size = %lld: cannot map the shared DNS cache",
 		      (long long)conf->dns.cache_size);
+}
+
+/*
+ * With a cluster section, the store carries this node's name, so that every
+ * process that writes to it records its changes for the fleet (store/changes.h);
+ * without one, the name is removed and nothing is recorded.
+ */
+static void
+cluster_start(const struct conf *conf)
+{
+	char err[512];
+
+	if (cluster_mark_store(conf, err, sizeof(err)) < 0)
+		log_warnx("cluster: cannot mark the store: %s", err);
+	else if (conf->cluster.redis[0])
+		log_info("cluster: node %s, fleet store %s", conf->cluster.node,
+			 conf->cluster.redis);
 }
 
 static void
@@ -477,6 +498,7 @@ master_run(struct conf **confp, const struct master_opts *opts)
 		M.ev_ctl = event_new(M.base, M.ctl_fd, EV_READ | EV_PERSIST, control_cb, NULL);
 		event_add(M.ev_ctl, NULL);
 	}
+	cluster_start(conf);
 	M.children = children_create(MAX_WORKERS);
 	children_http_fds(M.children, M.http_fds, M.nhttp);
 	children_start_all(M.children, conf, M.listen_fds, M.nlisten);

@@ -3,12 +3,13 @@
  * backoff.  Each slot runs one worker; a worker that exits 0 (it retired or
  * was replaced) is started again at once, one that crashed after a delay that
  * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
- * Slots 0..max-1 are policy workers; the four after them are the milters
+ * Slots 0..max-1 are policy workers; the five after them are the milters
  * (milter.listen, milter.non_smtpd_listen), the feedback process
- * (feedback.maillog) and the http process (http.listen), each wanted when its
- * setting is not empty and supervised the same way.  The feedback and http
- * processes are never doubled: on reload they are stopped, and each one's
- * successor (with the new configuration) starts once it has exited.
+ * (feedback.maillog), the http process (http.listen) and the cluster process
+ * (cluster.redis), each wanted when its setting is not empty and supervised
+ * the same way.  The feedback, http and cluster processes are never doubled:
+ * on reload they are stopped, and each one's successor (with the new
+ * configuration) starts once it has exited.
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xalloc.h"
+#include "cluster/cluster.h"
 #include "feedback/feedback.h"
 #include "http/http.h"
 #include "milter/milter.h"
@@ -45,9 +47,10 @@ struct slot {
 	int active; /* slot in use at the current worker count */
 };
 
-#define EXTRA_SLOTS 4 /* milter, non-SMTP milter, feedback, http */
+#define EXTRA_SLOTS 5 /* milter, non-SMTP milter, feedback, http, cluster */
 #define SLOT_FEEDBACK(ch) ((ch)->max + 2)
 #define SLOT_HTTP(ch) ((ch)->max + 3)
+#define SLOT_CLUSTER(ch) ((ch)->max + 4)
 
 struct children {
 	struct slot *slots;
@@ -82,6 +85,8 @@ slot_kind(const struct children *ch, size_t i)
 		return "policy";
 	if (i == SLOT_HTTP(ch))
 		return "http";
+	if (i == SLOT_CLUSTER(ch))
+		return "cluster";
 	return i == ch->max ? "milter" : i == ch->max + 1 ? "milter-non-smtpd" : "feedback";
 }
 
@@ -123,6 +128,7 @@ child_main(struct children *ch, int i)
 	struct feedback_args fargs = {ch->conf, &ch->stats[i]};
 	struct http_args hargs = {ch->conf,  ch->http_fds, ch->nhttp, &ch->stats[i],
 				  ch->stats, ch->kinds,	   ch->total};
+	struct cluster_args cargs = {ch->conf};
 
 	if ((size_t)i != SLOT_HTTP(ch))
 		for (int f = 0; f < ch->nhttp; f++)
@@ -134,6 +140,8 @@ child_main(struct children *ch, int i)
 			http_main(&hargs);
 		if ((size_t)i == SLOT_FEEDBACK(ch))
 			feedback_main(&fargs);
+		if ((size_t)i == SLOT_CLUSTER(ch))
+			cluster_main(&cargs);
 		milter_main(&margs);
 	}
 	worker_main(&args);
@@ -196,6 +204,8 @@ extra_spec(const struct children *ch, const struct conf *conf, size_t i)
 		return conf->http.listen.n > 0 && ch->nhttp > 0 ? "http" : "";
 	if (i == ch->max)
 		return conf->milter.listen;
+	if (i == SLOT_CLUSTER(ch))
+		return conf->cluster.redis;
 	return i == ch->max + 1 ? conf->milter.non_smtpd_listen : conf->feedback.maillog;
 }
 
@@ -260,7 +270,7 @@ children_replace_all(struct children *ch, const struct conf *conf)
 		struct slot *s = &ch->slots[i];
 		if (s->pid <= 0)
 			continue;
-		if (i == SLOT_FEEDBACK(ch) || i == SLOT_HTTP(ch)) {
+		if (i == SLOT_FEEDBACK(ch) || i == SLOT_HTTP(ch) || i == SLOT_CLUSTER(ch)) {
 			kill(s->pid, SIGTERM); /* its successor starts when it has exited */
 			continue;
 		}

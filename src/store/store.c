@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "changes.h"
 #include "store.h"
 #include "util/xalloc.h"
 
@@ -23,15 +24,19 @@
 #define FREE_TXNS 16
 
 static const char *const db_names[DB_COUNT] = {
-    "meta",	"suppress", "account", "acctset", "history",
-    "identity", "message",  "result",  "stats",	  "token",
+    "meta",    "suppress", "account", "acctset", "history", "identity",
+    "message", "result",   "stats",   "token",	 "outbox",  "repl",
 };
+/* Databases added after the first release: an old store opened read-only may lack them. */
+#define DB_FIRST_OPTIONAL DB_OUTBOX
 
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
 	int failed_rc; /* the LMDB code of a failed put/del, so store_write() can grow on MAP_FULL
 			*/
+	int nocapture;
+	struct change_buf *cap; /* this write transaction's captured changes */
 };
 
 struct store {
@@ -39,6 +44,8 @@ struct store {
 	MDB_dbi dbi[DB_COUNT];
 	char *path;
 	int readonly;
+	int absent[DB_COUNT]; /* optional database missing from a read-only store */
+	char *node;	      /* change capture on: this node's name */
 	pthread_mutex_t lock; /* guards free[] and err */
 	struct store_txn *free[FREE_TXNS];
 	int nfree;
@@ -83,6 +90,29 @@ store_fix_owner(const char *dir)
 	}
 }
 
+/* Turn change capture on if the store carries a node name (changes.h). */
+static void
+store_capture_load(struct store *st, MDB_txn *txn)
+{
+	MDB_val k = {strlen(CHANGE_NODE_KEY), CHANGE_NODE_KEY}, v;
+
+	if (mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 && v.mv_size > 0 &&
+	    v.mv_size < CHANGE_NODE_MAX)
+		st->node = xstrndup(v.mv_data, v.mv_size);
+}
+
+const char *
+store_capture_node(const struct store *st)
+{
+	return st->node;
+}
+
+void
+store_txn_nocapture(struct store_txn *t)
+{
+	t->nocapture = 1;
+}
+
 /* Open all named databases, creating them (and the version record) if writable. */
 static int
 store_open_dbs(struct store *st, char *err, size_t errlen)
@@ -95,6 +125,10 @@ store_open_dbs(struct store *st, char *err, size_t errlen)
 		goto fail;
 	for (int i = 0; i < DB_COUNT; i++) {
 		rc = mdb_dbi_open(txn, db_names[i], st->readonly ? 0 : MDB_CREATE, &st->dbi[i]);
+		if (rc == MDB_NOTFOUND && st->readonly && i >= DB_FIRST_OPTIONAL) {
+			st->absent[i] = 1;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND && st->readonly) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: not an Outpost store (no '%s' database)",
@@ -120,6 +154,7 @@ store_open_dbs(struct store *st, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	store_capture_load(st, txn);
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
 	return 0;
@@ -176,6 +211,7 @@ store_close(struct store *st)
 	if (st->env)
 		mdb_env_close(st->env);
 	pthread_mutex_destroy(&st->lock);
+	free(st->node);
 	free(st->path);
 	free(st);
 }
@@ -253,7 +289,7 @@ store_grow(struct store *st)
 int
 store_write(struct store *st, store_write_fn fn, void *arg)
 {
-	struct store_txn t = {st, NULL, 0};
+	struct store_txn t = {st, NULL, 0, 0, NULL};
 	int rc, r;
 
 	if (st->readonly) {
@@ -267,6 +303,11 @@ store_write(struct store *st, store_write_fn fn, void *arg)
 		if (rc != 0)
 			return store_fail(st, "write transaction", rc);
 		r = fn(&t, arg);
+		if (r == STORE_OK && t.cap != NULL)
+			r = change_buf_flush(t.cap, &t);
+		change_buf_destroy(t.cap);
+		t.cap = NULL;
+		t.nocapture = 0;
 		if (r == STORE_OK)
 			rc = mdb_txn_commit(t.txn);
 		else {
@@ -305,7 +346,7 @@ store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 	MDB_val k = {klen, (void *)key}, v;
 	int rc;
 
-	if (klen == 0 || klen > 511)
+	if (klen == 0 || klen > 511 || t->st->absent[db])
 		return STORE_NOTFOUND;
 	rc = mdb_get(t->txn, t->st->dbi[db], &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -315,6 +356,18 @@ store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 	val_r->data = v.mv_data;
 	val_r->len = v.mv_size;
 	return STORE_OK;
+}
+
+/* Record a put (VAL) or delete of a replicated database when capture is on. */
+static int
+store_capture(struct store_txn *t, enum store_db db, const void *key, size_t klen, const void *val,
+	      size_t vlen)
+{
+	if (t->st->node == NULL || t->nocapture || change_db_code(db) == 0)
+		return STORE_OK;
+	if (t->cap == NULL)
+		t->cap = change_buf_create(t->st->node);
+	return change_buf_add(t->cap, t, db, key, klen, val, vlen);
 }
 
 int
@@ -333,7 +386,7 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen, c
 		t->failed_rc = rc;
 		return store_fail(t->st, "put", rc);
 	}
-	return STORE_OK;
+	return store_capture(t, db, key, klen, val, vlen);
 }
 
 int
@@ -351,7 +404,7 @@ store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
 		t->failed_rc = rc;
 		return store_fail(t->st, "delete", rc);
 	}
-	return STORE_OK;
+	return store_capture(t, db, key, klen, NULL, 0);
 }
 
 int
@@ -362,6 +415,8 @@ store_scan(struct store_txn *t, enum store_db db, const void *prefix, size_t ple
 	MDB_val k, v;
 	int rc, r = 0;
 
+	if (t->st->absent[db])
+		return 0;
 	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[db], &cur)) != 0)
 		return store_fail(t->st, "cursor", rc);
 	k.mv_data = (void *)(slen ? start : prefix);
@@ -392,7 +447,8 @@ store_db_stat(struct store *st, enum store_db db, struct store_stat *stat_r)
 
 	if (store_read_begin(st, &t) != STORE_OK)
 		return STORE_ERR;
-	rc = mdb_stat(t->txn, st->dbi[db], &ms);
+	memset(&ms, 0, sizeof(ms));
+	rc = st->absent[db] ? 0 : mdb_stat(t->txn, st->dbi[db], &ms);
 	mdb_env_info(st->env, &info);
 	store_read_end(t);
 	if (rc != 0)

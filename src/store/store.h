@@ -33,6 +33,8 @@ enum store_db {
 	DB_RESULT,   /* queue id \0 recipient \0 be64 message time -> final result (dedup) */
 	DB_STATS,    /* account \0 be32 hour -> delivery counters of that hour */
 	DB_TOKEN,    /* SHA-256 of an API token (32 bytes) -> token record */
+	DB_OUTBOX,   /* be64 seq -> change record not yet in the fleet's log (changes.h) */
+	DB_REPL,     /* wire code + key -> version of a replicated record (changes.h) */
 	DB_COUNT
 };
 
@@ -60,6 +62,15 @@ void store_read_end(struct store_txn *txn);
 typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
 /* Run FN in a write transaction and commit it (durable on return). */
 int store_write(struct store *st, store_write_fn fn, void *arg);
+/*
+ * Change capture (changes.h): with a node name, puts and deletes of the
+ * replicated databases are recorded in DB_OUTBOX, in the same transaction.
+ * store_open() turns it on when the store carries a node name.
+ */
+const char *store_capture_node(const struct store *st); /* NULL: capture off */
+/* In a write callback: record nothing of this transaction (applying others' changes). */
+void store_txn_nocapture(struct store_txn *txn);
+
 /* Flush to disk (after a batch written with STORE_NOSYNC, see store_set_nosync). */
 int store_sync(struct store *st);
 /* Turn per-commit fsync off (bulk import) or back on. */

@@ -12,8 +12,8 @@ SECS=${FUZZ_SECONDS:-20}
 OUT=$TOP/tests/fuzz/bin
 mkdir -p "$OUT" "$TOP/tests/fuzz/crashes"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-CFLAGS="-g -O1 $SAN -I$BUILD -Isrc -DPKGDATADIR=\"/usr/local/share/outpost\" -DSYSCONFDIR=\"/usr/local/etc\" $(pkg-config --cflags libconfig lmdb libevent libcares jansson)"
-LIBS="$(pkg-config --libs libconfig lmdb libevent libcares jansson) -lmilter -lpthread"
+CFLAGS="-g -O1 $SAN -I$BUILD -Isrc -DPKGDATADIR=\"/usr/local/share/outpost\" -DSYSCONFDIR=\"/usr/local/etc\" $(pkg-config --cflags libconfig lmdb libevent libcares jansson hiredis)"
+LIBS="$(pkg-config --libs libconfig lmdb libevent libcares jansson hiredis) -lmilter -lpthread"
 # Every library source, instrumented, in one archive: a target pulls in only
 # what it uses, so a new module never breaks the list.
 OBJ=$OUT/obj

@@ -1,0 +1,748 @@
+/* cluster -- push the outbox, follow the fleet's change log, heartbeat; see cluster.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "cluster.h"
+#include "redis_addr.h"
+#include "store/changes.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xalloc.h"
+
+#define PUSH_BATCH 256
+#define READ_BATCH 256
+#define ID_MAX 48
+#define BACKOFF_MIN_MS 100
+
+struct cluster {
+	const struct conf *conf;
+	struct store *st;
+	struct redis_addr addr;
+	redisContext *rc;
+	char stream[300], nodes_key[300], node_key[400];
+	char last_id[ID_MAX], head_id[ID_MAX];
+	char error[512]; /* why we are not connected ("" when connected) */
+	int64_t since;	 /* connected or disconnected since (epoch seconds) */
+	long backoff_ms;
+	int64_t next_try_ms, next_heartbeat_ms;
+	json_t *nodes;
+	uint64_t pushed, records, duplicates, lost, bad;
+	int64_t last_delay_us;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	stopping = 1;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the store side ---- */
+
+int
+cluster_mark_store(const struct conf *conf, char *err, size_t errlen)
+{
+	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
+	struct store *st = store_open(conf->store.path, &so, err, errlen);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = change_mark_node(st, conf->cluster.redis[0] ? conf->cluster.node : NULL);
+	if (rc != STORE_OK)
+		snprintf(err, errlen, "%s", store_error(st));
+	store_close(st);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+static uint64_t
+outbox_size(struct cluster *cl)
+{
+	struct store_stat s;
+
+	return store_db_stat(cl->st, DB_OUTBOX, &s) == STORE_OK ? s.entries : 0;
+}
+
+static int
+status_txn(struct store_txn *txn, void *arg)
+{
+	const char *s = arg;
+
+	return store_put(txn, DB_META, CLUSTER_STATUS_KEY, strlen(CLUSTER_STATUS_KEY), s,
+			 strlen(s));
+}
+
+/* Milliseconds of a stream id "MS-SEQ". */
+static int64_t
+id_ms(const char *id)
+{
+	return strtoll(id, NULL, 10);
+}
+
+/* What `outpostctl cluster status` shows, written to DB_META. */
+static void
+status_write(struct cluster *cl)
+{
+	int64_t lag = 0;
+	json_t *o;
+	char *s;
+
+	if (cl->head_id[0] && strcmp(cl->head_id, cl->last_id) != 0)
+		lag = id_ms(cl->head_id) - id_ms(cl->last_id);
+	o = json_pack("{s:s, s:s, s:b, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
+		      "s:o}",
+		      "node", cl->conf->cluster.node, "redis", cl->conf->cluster.redis, "connected",
+		      cl->rc != NULL, "since", (json_int_t)cl->since, "error", cl->error,
+		      "last_applied_id", cl->last_id, "head_id", cl->head_id, "lag_ms",
+		      (json_int_t)(lag > 0 ? lag : 0), "pushed", (json_int_t)cl->pushed, "applied",
+		      (json_int_t)cl->records, "duplicates", (json_int_t)cl->duplicates, "lost",
+		      (json_int_t)cl->lost, "bad_entries", (json_int_t)cl->bad, "last_delay_ms",
+		      (double)cl->last_delay_us / 1000.0, "updated_ms",
+		      (json_int_t)(now_us() / 1000), "nodes",
+		      cl->nodes ? json_incref(cl->nodes) : json_array());
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (store_write(cl->st, status_txn, s) != STORE_OK)
+		log_warnx("cluster: %s", store_error(cl->st));
+	free(s);
+}
+
+static void
+last_id_load(struct cluster *cl)
+{
+	struct store_txn *txn;
+	struct store_val v;
+
+	text_copy(cl->last_id, sizeof(cl->last_id), "0-0");
+	if (store_read_begin(cl->st, &txn) != STORE_OK)
+		fatalx("cluster: %s", store_error(cl->st));
+	if (store_get(txn, DB_META, CLUSTER_LAST_ID_KEY, strlen(CLUSTER_LAST_ID_KEY), &v) ==
+		STORE_OK &&
+	    v.len > 0 && v.len < sizeof(cl->last_id)) {
+		memcpy(cl->last_id, v.data, v.len);
+		cl->last_id[v.len] = '\0';
+	}
+	store_read_end(txn);
+	if (strcmp(cl->last_id, "0-0") == 0)
+		log_info("cluster: no position in the change log yet: replaying it from the start");
+}
+
+/* ---- the connection ---- */
+
+/* Read cluster.password_file: "USER\nPASSWORD" or "PASSWORD".  -1 with ERR filled. */
+static int
+secret_read(const char *path, char *user, size_t ulen, char *pass, size_t plen, char *err,
+	    size_t errlen)
+{
+	char buf[2048], *nl;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cluster.password_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	user[0] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL) {
+		*nl = '\0';
+		if (nl > buf && nl[-1] == '\r')
+			nl[-1] = '\0';
+		text_copy(user, ulen, buf);
+		text_copy(pass, plen, nl + 1);
+	} else {
+		text_copy(pass, plen, buf);
+	}
+	if (pass[0] == '\0' || strchr(pass, '\n')) {
+		snprintf(err, errlen,
+			 "cluster.password_file %s: no password in it (line 1 user, "
+			 "line 2 password; or one line: the password)",
+			 path);
+		return -1;
+	}
+	return 0;
+}
+
+/* An error reply or no reply: the reason in ERR, and -1. */
+static int
+reply_error(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
+{
+	if (r == NULL)
+		snprintf(err, errlen, "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
+	else if (r->type == REDIS_REPLY_ERROR)
+		snprintf(err, errlen, "%s: %s", what, r->str);
+	else
+		return 0;
+	freeReplyObject(r);
+	return -1;
+}
+
+/* Ask the Sentinels for MASTER's address. */
+static int
+sentinel_resolve(const struct cluster *cl, struct redis_hostport *hp, char *err, size_t errlen)
+{
+	struct timeval tv = {cl->conf->cluster.timeout / 1000,
+			     (cl->conf->cluster.timeout % 1000) * 1000};
+
+	snprintf(err, errlen, "no sentinel answered for '%s'", cl->addr.master);
+	for (int i = 0; i < cl->addr.nsentinels; i++) {
+		redisContext *c = redisConnectWithTimeout(cl->addr.sentinels[i].host,
+							  cl->addr.sentinels[i].port, tv);
+		redisReply *r =
+		    c && !c->err
+			? redisCommand(c, "SENTINEL get-master-addr-by-name %s", cl->addr.master)
+			: NULL;
+		int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+			 r->element[0]->type == REDIS_REPLY_STRING &&
+			 r->element[1]->type == REDIS_REPLY_STRING;
+		if (ok) {
+			text_copy(hp->host, sizeof(hp->host), r->element[0]->str);
+			hp->port = atoi(r->element[1]->str);
+		}
+		if (r)
+			freeReplyObject(r);
+		if (c)
+			redisFree(c);
+		if (ok)
+			return 0;
+	}
+	return -1;
+}
+
+/* Run one command and check it did not fail. */
+static int
+command_ok(redisContext *c, char *err, size_t errlen, const char *what, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+
+	if (reply_error(c, r, what, err, errlen) < 0)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Connect, authenticate, select the database.  NULL with ERR filled. */
+static redisContext *
+redis_open(struct cluster *cl, char *err, size_t errlen)
+{
+	const struct conf *conf = cl->conf;
+	struct timeval tv = {conf->cluster.timeout / 1000, (conf->cluster.timeout % 1000) * 1000};
+	struct redis_hostport hp = cl->addr.tcp;
+	char user[256], pass[1024], db[16];
+	redisContext *c;
+
+	if (cl->addr.kind == REDIS_SENTINEL && sentinel_resolve(cl, &hp, err, errlen) < 0)
+		return NULL;
+	c = cl->addr.kind == REDIS_UNIX ? redisConnectUnixWithTimeout(cl->addr.path, tv)
+					: redisConnectWithTimeout(hp.host, hp.port, tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "cannot connect: %s", c ? c->errstr : "out of memory");
+		goto fail;
+	}
+	redisSetTimeout(c, tv);
+	if (conf->cluster.password_file[0]) {
+		if (secret_read(conf->cluster.password_file, user, sizeof(user), pass, sizeof(pass),
+				err, errlen) < 0)
+			goto fail;
+		const char *argv[3] = {"AUTH", user[0] ? user : pass, pass};
+		int rc = command_ok(c, err, errlen, "authentication failed", user[0] ? 3 : 2, argv);
+		explicit_bzero(pass, sizeof(pass));
+		if (rc < 0)
+			goto fail;
+	}
+	if (cl->addr.db) {
+		const char *argv[2] = {"SELECT", db};
+		snprintf(db, sizeof(db), "%d", cl->addr.db);
+		if (command_ok(c, err, errlen, "SELECT", 2, argv) < 0)
+			goto fail;
+	}
+	return c;
+fail:
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* Not connected (any more): say so once per cause, try again after the backoff. */
+static void
+disconnected(struct cluster *cl, const char *why)
+{
+	int was_up = cl->rc != NULL;
+
+	if (cl->rc) {
+		redisFree(cl->rc);
+		cl->rc = NULL;
+	}
+	if (was_up || strcmp(cl->error, why) != 0 || cl->since == 0)
+		log_warnx("cluster: disconnected from %s: %s; enforcing from the local store, "
+			  "changes wait in the outbox",
+			  cl->conf->cluster.redis, why);
+	if (was_up || cl->since == 0)
+		cl->since = time(NULL);
+	text_copy(cl->error, sizeof(cl->error), why);
+	cl->backoff_ms = cl->backoff_ms ? cl->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (cl->backoff_ms > cl->conf->cluster.reconnect_max)
+		cl->backoff_ms = (long)cl->conf->cluster.reconnect_max;
+	cl->next_try_ms = mono_ms() + cl->backoff_ms;
+	status_write(cl);
+}
+
+static void
+try_connect(struct cluster *cl)
+{
+	char err[512];
+
+	if ((cl->rc = redis_open(cl, err, sizeof(err))) == NULL) {
+		disconnected(cl, err);
+		return;
+	}
+	log_info("cluster: connected to %s as node %s (%llu changes in the outbox)",
+		 cl->conf->cluster.redis, cl->conf->cluster.node,
+		 (unsigned long long)outbox_size(cl));
+	cl->error[0] = '\0';
+	cl->since = time(NULL);
+	cl->backoff_ms = 0;
+	cl->next_heartbeat_ms = 0;
+}
+
+/* ---- push: outbox -> XADD ---- */
+
+struct outbox_batch {
+	uint8_t keys[PUSH_BATCH][8];
+	void *vals[PUSH_BATCH];
+	size_t lens[PUSH_BATCH];
+	int n, acked;
+};
+
+static int
+outbox_collect(const struct store_val *k, const struct store_val *v, void *arg)
+{
+	struct outbox_batch *b = arg;
+
+	if (k->len != 8)
+		return 0;
+	memcpy(b->keys[b->n], k->data, 8);
+	b->vals[b->n] = xmalloc(v->len);
+	memcpy(b->vals[b->n], v->data, v->len);
+	b->lens[b->n] = v->len;
+	return ++b->n == PUSH_BATCH;
+}
+
+static int
+outbox_delete(struct store_txn *txn, void *arg)
+{
+	struct outbox_batch *b = arg;
+
+	for (int i = 0; i < b->acked; i++)
+		if (store_del(txn, DB_OUTBOX, b->keys[i], 8) == STORE_ERR)
+			return STORE_ERR;
+	return STORE_OK;
+}
+
+/* XADD one record (already checked by change_decode) with readable fields beside it. */
+static void
+append_xadd(struct cluster *cl, const void *rec, size_t len, const struct change *c)
+{
+	char seq[32], ts[32], type[64];
+	const char *argv[13] = {"XADD", cl->stream, "*",    "node", c->node, "seq", seq,
+				"ts",	ts,	    "type", type,   "rec",   rec};
+	size_t lens[13];
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)c->seq);
+	snprintf(ts, sizeof(ts), "%lld", (long long)c->ts);
+	change_op_type(c->nops ? c->ops[0].db : 0, c->nops ? c->ops[0].op : 0, type, sizeof(type));
+	for (int i = 0; i < 12; i++)
+		lens[i] = strlen(argv[i]);
+	lens[12] = len;
+	redisAppendCommandArgv(cl->rc, 13, argv, lens);
+}
+
+/* Push up to PUSH_BATCH outbox entries: how many, or -1 on error. */
+static int
+push_some(struct cluster *cl)
+{
+	struct outbox_batch *b = xcalloc(1, sizeof(*b));
+	struct store_txn *txn;
+	int rc = 0, sent = 0;
+
+	if (store_read_begin(cl->st, &txn) != STORE_OK)
+		goto out;
+	store_scan(txn, DB_OUTBOX, NULL, 0, NULL, 0, outbox_collect, b);
+	store_read_end(txn);
+	for (int i = 0; i < b->n; i++) {
+		struct change c;
+		if (change_decode(b->vals[i], b->lens[i], &c) < 0) {
+			log_bug("cluster: unreadable outbox entry %d", i);
+			continue;
+		}
+		append_xadd(cl, b->vals[i], b->lens[i], &c);
+		change_free(&c);
+		sent++;
+	}
+	for (int i = 0; i < sent; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(cl->rc, (void **)&r) != REDIS_OK || r == NULL ||
+		    r->type != REDIS_REPLY_STRING) {
+			char why[512];
+			if (reply_error(cl->rc, r, "XADD", why, sizeof(why)) == 0 && r) {
+				snprintf(why, sizeof(why), "XADD: unexpected reply type %d",
+					 r->type);
+				freeReplyObject(r);
+			}
+			disconnected(cl, why);
+			rc = -1;
+			break;
+		}
+		freeReplyObject(r);
+		b->acked++;
+	}
+	if (b->acked && store_write(cl->st, outbox_delete, b) != STORE_OK)
+		fatalx("cluster: %s", store_error(cl->st));
+	cl->pushed += (uint64_t)b->acked;
+	if (rc == 0)
+		rc = b->acked;
+out:
+	for (int i = 0; i < b->n; i++)
+		free(b->vals[i]);
+	free(b);
+	return rc;
+}
+
+/* ---- follow: XREAD -> apply ---- */
+
+struct apply_batch {
+	redisReply *entries; /* the stream's array of [id, [field, value...]] */
+	char last_id[ID_MAX];
+	struct apply_stats stats;
+	uint64_t bad;
+	int64_t newest_ts; /* wall clock of the newest change applied from another node */
+	const char *self;
+};
+
+static const redisReply *
+entry_field(const redisReply *fields, const char *name)
+{
+	if (fields->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < fields->elements; i += 2)
+		if (fields->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(fields->element[i]->str, name) == 0 &&
+		    fields->element[i + 1]->type == REDIS_REPLY_STRING)
+			return fields->element[i + 1];
+	return NULL;
+}
+
+static int
+apply_txn(struct store_txn *txn, void *arg)
+{
+	struct apply_batch *a = arg;
+	int rc;
+
+	store_txn_nocapture(txn);
+	memset(&a->stats, 0, sizeof(a->stats));
+	a->bad = 0;
+	a->newest_ts = 0;
+	for (size_t i = 0; i < a->entries->elements; i++) {
+		const redisReply *e = a->entries->element[i], *rec;
+		struct change c;
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING)
+			continue; /* counted by the caller's check */
+		text_copy(a->last_id, sizeof(a->last_id), e->element[0]->str);
+		if ((rec = entry_field(e->element[1], "rec")) == NULL ||
+		    change_decode(rec->str, rec->len, &c) < 0) {
+			a->bad++;
+			continue;
+		}
+		rc = apply_change(txn, &c, &a->stats);
+		if (strcmp(c.node, a->self) != 0 && c.ts > a->newest_ts)
+			a->newest_ts = c.ts;
+		change_free(&c);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return store_put(txn, DB_META, CLUSTER_LAST_ID_KEY, strlen(CLUSTER_LAST_ID_KEY), a->last_id,
+			 strlen(a->last_id));
+}
+
+/* The entries of an XREAD reply, or NULL (with WHY) when its shape is wrong. */
+static redisReply *
+xread_entries(redisReply *r, char *why, size_t whylen)
+{
+	redisReply *s;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    (s = r->element[0])->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+	    s->element[1]->type != REDIS_REPLY_ARRAY) {
+		snprintf(why, whylen, "XREAD: unexpected reply (type %d)", r->type);
+		return NULL;
+	}
+	for (size_t i = 0; i < s->element[1]->elements; i++) {
+		redisReply *e = s->element[1]->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    strlen(e->element[0]->str) >= ID_MAX) {
+			snprintf(why, whylen, "XREAD: malformed stream entry");
+			return NULL;
+		}
+	}
+	return s->element[1];
+}
+
+/*
+ * Read and apply the entries after the last applied one: how many, or -1 when
+ * the connection failed.  No BLOCK: Redis times a blocked read out only at its
+ * own cron tick (100 ms at the default hz), and the outbox must be looked at
+ * meanwhile; the loop sleeps poll_interval when there was nothing to do.
+ */
+static int
+follow(struct cluster *cl)
+{
+	char count[16], why[512];
+	const char *argv[6] = {"XREAD", "COUNT", count, "STREAMS", cl->stream, cl->last_id};
+	struct apply_batch a = {.self = cl->conf->cluster.node};
+	redisReply *r;
+	int n;
+
+	snprintf(count, sizeof(count), "%d", READ_BATCH);
+	r = redisCommandArgv(cl->rc, 6, argv, NULL);
+	if (reply_error(cl->rc, r, "XREAD", why, sizeof(why)) < 0) {
+		disconnected(cl, why);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		return 0;
+	}
+	if ((a.entries = xread_entries(r, why, sizeof(why))) == NULL) {
+		freeReplyObject(r);
+		disconnected(cl, why);
+		return -1;
+	}
+	text_copy(a.last_id, sizeof(a.last_id), cl->last_id);
+	n = (int)a.entries->elements;
+	if (n > 0 && store_write(cl->st, apply_txn, &a) != STORE_OK)
+		fatalx("cluster: applying changes: %s", store_error(cl->st));
+	freeReplyObject(r);
+	text_copy(cl->last_id, sizeof(cl->last_id), a.last_id);
+	cl->records += a.stats.records;
+	cl->duplicates += a.stats.duplicates;
+	cl->lost += a.stats.lost;
+	cl->bad += a.bad;
+	if (a.newest_ts)
+		cl->last_delay_us = now_us() - a.newest_ts;
+	if (a.bad)
+		log_warnx("cluster: %llu unreadable entries in %s skipped (up to %s)",
+			  (unsigned long long)a.bad, cl->stream, a.last_id);
+	if (a.stats.records)
+		log_debug("cluster: applied %llu changes (%llu operations, %llu lost to newer), up "
+			  "to %s",
+			  (unsigned long long)a.stats.records, (unsigned long long)a.stats.ops,
+			  (unsigned long long)a.stats.lost, a.last_id);
+	return n;
+}
+
+/* ---- heartbeat ---- */
+
+/* The hash of every node in SMEMBERS reply M, with its heartbeat. */
+static json_t *
+nodes_read(struct cluster *cl, const redisReply *m)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i < m->elements; i++) {
+		char key[400];
+		redisReply *h;
+		if (m->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		snprintf(key, sizeof(key), "%s:node:%s", cl->conf->cluster.key_prefix,
+			 m->element[i]->str);
+		h = redisCommand(cl->rc, "HGETALL %s", key);
+		if (h == NULL)
+			break;
+		if (h->type == REDIS_REPLY_ARRAY && h->elements >= 2) {
+			json_t *o = json_pack("{s:s}", "node", m->element[i]->str);
+			for (size_t j = 0; j + 1 < h->elements; j += 2)
+				if (h->element[j]->type == REDIS_REPLY_STRING &&
+				    h->element[j + 1]->type == REDIS_REPLY_STRING)
+					json_object_set_new(o, h->element[j]->str,
+							    json_string(h->element[j + 1]->str));
+			json_array_append_new(arr, o);
+		}
+		freeReplyObject(h);
+	}
+	return arr;
+}
+
+/* Announce this node, read the others and the stream's head; -1 when the connection failed. */
+static int
+heartbeat(struct cluster *cl)
+{
+	char ms[32], outbox[32], ttl[32], why[512];
+	const char *node = cl->conf->cluster.node;
+	redisReply *r[4] = {NULL};
+	int rc = 0;
+
+	snprintf(ms, sizeof(ms), "%lld", (long long)(now_us() / 1000));
+	snprintf(outbox, sizeof(outbox), "%llu", (unsigned long long)outbox_size(cl));
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)cl->conf->cluster.heartbeat_interval * 10);
+	redisAppendCommand(cl->rc, "HSET %s heartbeat_ms %s applied_id %s outbox %s", cl->node_key,
+			   ms, cl->last_id, outbox);
+	redisAppendCommand(cl->rc, "PEXPIRE %s %s", cl->node_key, ttl);
+	redisAppendCommand(cl->rc, "SADD %s %s", cl->nodes_key, node);
+	redisAppendCommand(cl->rc, "XREVRANGE %s + - COUNT 1", cl->stream);
+	for (int i = 0; i < 4 && rc == 0; i++)
+		if (redisGetReply(cl->rc, (void **)&r[i]) != REDIS_OK ||
+		    reply_error(cl->rc, r[i], "heartbeat", why, sizeof(why)) < 0) {
+			r[i] = NULL;
+			rc = -1;
+		}
+	if (rc == 0 && r[3]->type == REDIS_REPLY_ARRAY && r[3]->elements == 1 &&
+	    r[3]->element[0]->type == REDIS_REPLY_ARRAY && r[3]->element[0]->elements == 2 &&
+	    r[3]->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		text_copy(cl->head_id, sizeof(cl->head_id), r[3]->element[0]->element[0]->str);
+	for (int i = 0; i < 4; i++)
+		if (r[i])
+			freeReplyObject(r[i]);
+	if (rc == 0) {
+		redisReply *m = redisCommand(cl->rc, "SMEMBERS %s", cl->nodes_key);
+		if (reply_error(cl->rc, m, "SMEMBERS", why, sizeof(why)) < 0)
+			rc = -1;
+		else {
+			json_decref(cl->nodes);
+			cl->nodes = nodes_read(cl, m);
+			freeReplyObject(m);
+		}
+	}
+	if (rc < 0) {
+		disconnected(cl, why);
+		return -1;
+	}
+	status_write(cl);
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static void
+cluster_setup(struct cluster *cl, const struct conf *conf)
+{
+	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
+	struct sigaction sa = {.sa_handler = on_stop};
+	char err[512];
+
+	cl->conf = conf;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN); /* reload: the master restarts us */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if (redis_addr_parse(conf->cluster.redis, &cl->addr, err, sizeof(err)) < 0)
+		fatalx("cluster.redis: %s", err);
+	if ((cl->st = store_open(conf->store.path, &so, err, sizeof(err))) == NULL)
+		fatalx("cluster: %s", err);
+	snprintf(cl->stream, sizeof(cl->stream), "%s:changes", conf->cluster.key_prefix);
+	snprintf(cl->nodes_key, sizeof(cl->nodes_key), "%s:nodes", conf->cluster.key_prefix);
+	snprintf(cl->node_key, sizeof(cl->node_key), "%s:node:%s", conf->cluster.key_prefix,
+		 conf->cluster.node);
+	last_id_load(cl);
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* One round while connected: push, announce when due, follow; idle: wait poll_interval. */
+static void
+round_connected(struct cluster *cl)
+{
+	int pushed, read;
+
+	if ((pushed = push_some(cl)) < 0)
+		return;
+	if (mono_ms() >= cl->next_heartbeat_ms) {
+		cl->next_heartbeat_ms = mono_ms() + cl->conf->cluster.heartbeat_interval;
+		if (heartbeat(cl) < 0)
+			return;
+	}
+	if ((read = follow(cl)) == 0 && pushed == 0)
+		sleep_ms(cl->conf->cluster.poll_interval);
+}
+
+/* One round while disconnected: retry when the backoff is over, keep the status fresh. */
+static void
+round_disconnected(struct cluster *cl)
+{
+	int64_t now = mono_ms(), wait;
+
+	if (now >= cl->next_try_ms) {
+		try_connect(cl);
+		return;
+	}
+	if (now >= cl->next_heartbeat_ms) {
+		cl->next_heartbeat_ms = now + cl->conf->cluster.heartbeat_interval;
+		status_write(cl);
+	}
+	wait = cl->next_try_ms - now;
+	sleep_ms(wait > 100 ? 100 : wait);
+}
+
+void
+cluster_main(const struct cluster_args *args)
+{
+	struct cluster *cl = xcalloc(1, sizeof(*cl));
+
+	log_procname("cluster");
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
+	cluster_setup(cl, args->conf);
+	if (getppid() == 1)
+		exit(0);
+	try_connect(cl);
+	while (!stopping) {
+		if (cl->rc)
+			round_connected(cl);
+		else
+			round_disconnected(cl);
+	}
+	if (cl->rc)
+		redisFree(cl->rc);
+	cl->rc = NULL;
+	text_copy(cl->error, sizeof(cl->error), "outpostd stopped");
+	status_write(cl);
+	json_decref(cl->nodes);
+	store_close(cl->st);
+	free(cl);
+	exit(0);
+}

@@ -1,0 +1,293 @@
+#!/usr/bin/python3
+"""Black-box tests of the fleet: three real outpostd nodes on loopback (own ports,
+own stores) sharing one real redis-server that the test starts on a free loopback
+port (Debian's redis-server, no persistence) and stops by PID."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from outpost_test import OUTPOSTD, Daemon, TestFailure, check, eq, free_port, run_tests, test, wait_for  # noqa: E402
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+class Redis:
+    """A throwaway redis-server on 127.0.0.1:PORT; restartable on the same port."""
+
+    def __init__(self):
+        if not os.path.exists(REDIS_SERVER):
+            raise TestFailure("redis-server is not installed (apt-get install redis-server)")
+        self.dir = tempfile.mkdtemp(prefix="outpost-redis-")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self, *extra):
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"] + list(extra),
+            stdout=open(os.path.join(self.dir, "redis.log"), "ab"), stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        wait_for(lambda: self.cmd("PING") == "PONG", 10, "redis-server to answer")
+        return self
+
+    def cmd(self, *args):
+        r = subprocess.run(["redis-cli", "-p", str(self.port), "--no-auth-warning"] + list(args),
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+            self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def node(name, redis_url, extra=""):
+    d = Daemon('cluster = { redis = "%s"; node = "%s"; heartbeat_interval = "200ms"; '
+               'reconnect_max = "300ms"; timeout = "1s"; %s };' % (redis_url, name, extra),
+               workers=1)
+    return d
+
+
+def fleet(r, names=("a", "b", "c")):
+    nodes = [node(n, "redis://127.0.0.1:%d" % r.port) for n in names]
+    for d in nodes:
+        d.start()
+    for d in nodes:
+        wait_for(lambda d=d: cstatus(d).get("connected"), 10, "node to connect")
+    return nodes
+
+
+def cstatus(d):
+    r = d.ctl("cluster", "status", "--json")
+    return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else {}
+
+
+def reply(d, account, rcpt):
+    return d.ask(sasl_username=account, recipient=rcpt)
+
+
+def until(d, account, rcpt, prefix, timeout=10.0):
+    """Wait until D answers ACCOUNT -> RCPT with a reply starting with PREFIX; seconds taken."""
+    start = time.time()
+    wait_for(lambda: reply(d, account, rcpt).startswith(prefix), timeout,
+             "%s to answer %s for %s" % (d.conf, prefix, rcpt))
+    return time.time() - start
+
+
+def cleanup(r, nodes):
+    for d in nodes:
+        d.cleanup()
+    r.cleanup()
+
+
+@test
+def suppress_pause_resume_reach_every_node():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b, c = fleet(r)
+        a.ctl("account", "add", "acct1", check_rc=0)
+        for d in nodes:
+            eq(reply(d, "acct1", "gone@dest.test"), "DUNNO", "before")
+        delays = []
+        for i in range(5):
+            rcpt = "gone%d@dest.test" % i
+            a.ctl("suppress", "add", rcpt, "--account", "acct1", "--reason", "bounce", check_rc=0)
+            delays.append(max(until(b, "acct1", rcpt, "550 5.7.1 "),
+                              until(c, "acct1", rcpt, "550 5.7.1 ")))
+        delays.sort()
+        print("propagation delay A -> B and C (suppress, 5 samples, incl. polling): "
+              "p50 %.0f ms, max %.0f ms" % (delays[2] * 1000, delays[-1] * 1000))
+        b.ctl("account", "pause", "acct1", "--reason", "fleet test", check_rc=0)
+        until(a, "acct1", "ok@dest.test", "450 4.7.1 ")
+        until(c, "acct1", "ok@dest.test", "450 4.7.1 ")
+        # The history entry travelled with the state.
+        hist = a.ctl_json("account", "show", "acct1")[0]
+        check("fleet test" in json.dumps(hist), "pause history on A: %s" % hist)
+        c.ctl("account", "resume", "acct1", "--reason", "fixed", check_rc=0)
+        for d in nodes:
+            until(d, "acct1", "ok@dest.test", "DUNNO")
+        st = cstatus(a)
+        eq(sorted(n["node"] for n in st["nodes"]), ["a", "b", "c"], "nodes seen")
+        eq(st["outbox"], 0, "outbox")
+        check(all(0 <= n["heartbeat_age_ms"] < 5000 for n in st["nodes"]), st)
+        text = a.ctl("cluster", "status", check_rc=0).stdout
+        check("connected to redis://127.0.0.1:%d" % r.port in text, text)
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def partition_keeps_enforcing_and_catches_up():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b, c = fleet(r)
+        # The account the test mails from exists everywhere: no auto-creation (itself a
+        # change) lands in an outbox by surprise.
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "old@dest.test", "--reason", "bounce", check_rc=0)
+        b.ctl("account", "add", "acct2", check_rc=0)
+        b.ctl("account", "pause", "acct2", "--reason", "before", check_rc=0)
+        for d in nodes:
+            until(d, "x", "old@dest.test", "550 5.7.1 ")
+            until(d, "acct2", "ok@dest.test", "450 4.7.1 ")
+        wait_for(lambda: all(cstatus(d).get("outbox") == 0 for d in nodes), 10, "all pushed")
+        r.stop()
+        for d in nodes:
+            wait_for(lambda d=d: not cstatus(d).get("connected", True), 10, "disconnect seen")
+        text = a.ctl("cluster", "status", check_rc=0).stdout
+        check("disconnected since" in text, text)
+        check("disconnected from redis://" in a.logtext(), "no log line on A")
+        for d in nodes:  # everything still enforced from LMDB
+            check(reply(d, "x", "old@dest.test").startswith("550 5.7.1 "), "suppression")
+            check(reply(d, "acct2", "ok@dest.test").startswith("450 4.7.1 "), "pause")
+        a.ctl("suppress", "add", "new@dest.test", "--reason", "complaint", check_rc=0)
+        c.ctl("suppress", "add", "fromc@dest.test", "--reason", "bounce", check_rc=0)
+        eq(cstatus(a)["outbox"], 1, "A's outbox while cut off")
+        eq(reply(b, "x", "new@dest.test"), "DUNNO", "B can't know yet")
+        r.start()
+        for d in (b, c):
+            until(d, "x", "new@dest.test", "550 5.7.1 ", timeout=15)
+        for d in (a, b):
+            until(d, "x", "fromc@dest.test", "550 5.7.1 ", timeout=15)
+        wait_for(lambda: all(cstatus(d).get("outbox") == 0 for d in nodes), 10, "outboxes empty")
+        # Nothing applied twice: each node applied each other node's change once.
+        n = int(r.cmd("XLEN", "outpost:changes"))
+        eq(n, 2, "changes in the (new, empty) Redis")
+        for d in nodes:
+            st = cstatus(d)
+            eq(st["duplicates"], 0, "duplicates on %s" % st["node"])
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def wiped_node_bootstraps_from_the_log():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b, c = fleet(r)
+        a.ctl("account", "add", "acct1", check_rc=0)
+        a.ctl("suppress", "add", "gone@dest.test", "--account", "acct1", check_rc=0)
+        until(c, "acct1", "gone@dest.test", "550 5.7.1 ")
+        b.ctl("suppress", "add", "@blocked.test", "--reason", "complaint", check_rc=0)
+        b.ctl("account", "add", "acct3", check_rc=0)
+        b.ctl("account", "pause", "acct3", "--reason", "abuse", check_rc=0)
+        c.ctl("account", "map", "acct1", "sender:app@app.test", check_rc=0)
+        a.ctl("suppress", "add", "removed@dest.test", check_rc=0)
+        a.ctl("suppress", "remove", "removed@dest.test", check_rc=0)
+        until(c, "acct3", "ok@dest.test", "450 4.7.1 ")
+        wait_for(lambda: all(cstatus(d).get("outbox") == 0 for d in nodes), 10, "all pushed")
+        c.stop()
+        shutil.rmtree(os.path.join(c.dir, "db"))
+        c.start()
+        until(c, "acct1", "gone@dest.test", "550 5.7.1 ")
+        until(c, "acct9", "x@blocked.test", "550 5.7.1 ")
+        until(c, "acct3", "ok@dest.test", "450 4.7.1 ")
+        eq(reply(c, "acct1", "removed@dest.test"), "DUNNO", "removed stays removed")
+        # C's own mapping, from before the wipe, came back too.
+        got = c.ask(sender="app@app.test", recipient="gone@dest.test")
+        check(got.startswith("550 5.7.1 "), "mapping sender -> acct1 on C: %r" % got)
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def concurrent_add_wins_over_remove():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b = fleet(r, ("a", "b"))
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "both@dest.test", check_rc=0)
+        until(b, "x", "both@dest.test", "550 5.7.1 ")
+        r.stop()
+        for d in nodes:
+            wait_for(lambda d=d: not cstatus(d).get("connected", True), 10, "disconnect seen")
+        # Cut off from each other: B adds the entry again (a refresh A never sees), then,
+        # later by the clock, A removes the entry it saw.  Last-writer-wins alone would
+        # drop it; the add must win because A's remove never saw B's add.
+        b.ctl("suppress", "add", "both@dest.test", "--reason", "complaint", check_rc=0)
+        time.sleep(0.05)
+        a.ctl("suppress", "remove", "both@dest.test", check_rc=0)
+        eq(reply(a, "x", "both@dest.test"), "DUNNO", "removed on A meanwhile")
+        r.start()
+        wait_for(lambda: all(cstatus(d).get("outbox") == 0 and cstatus(d).get("connected")
+                             for d in nodes), 10, "outboxes pushed")
+        time.sleep(0.5)
+        for d in nodes:
+            check(reply(d, "x", "both@dest.test").startswith("550 5.7.1 "),
+                  "the add must win on %s" % d.conf)
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def bad_redis_address_and_wrong_password():
+    r = Redis().start()
+    nodes = []
+    try:
+        r.cmd("ACL", "SETUSER", "outpost", "on", ">right-secret", "~*", "&*", "+@all")
+        good = os.path.join(r.dir, "good.secret")
+        bad = os.path.join(r.dir, "bad.secret")
+        with open(good, "w") as f:
+            f.write("outpost\nright-secret\n")
+        with open(bad, "w") as f:
+            f.write("outpost\nwrong\n")
+        closed = free_port()
+        n1 = node("x1", "redis://127.0.0.1:%d" % closed)
+        n2 = node("x2", "redis://127.0.0.1:%d" % r.port, 'password_file = "%s";' % bad)
+        n3 = node("x3", "redis://127.0.0.1:%d" % r.port, 'password_file = "%s";' % good)
+        nodes = [n1, n2, n3]
+        for d in nodes:
+            d.start()
+        wait_for(lambda: "cannot connect" in cstatus(n1).get("error", ""), 10, "x1 error")
+        wait_for(lambda: "authentication failed" in cstatus(n2).get("error", ""), 10, "x2 error")
+        check("WRONGPASS" in cstatus(n2)["error"] or "invalid" in cstatus(n2)["error"],
+              cstatus(n2))
+        wait_for(lambda: cstatus(n3).get("connected"), 10, "x3 connects with the right password")
+        for d in (n1, n2):
+            check("enforcing from the local store" in d.logtext(), d.logtext())
+            d.ctl("suppress", "add", "local@dest.test", check_rc=0)
+            check(reply(d, "x", "local@dest.test").startswith("550 5.7.1 "), "local enforcement")
+            check("secret" not in d.logtext() and "wrong\n" not in d.logtext(), "no password in log")
+        # A malformed address is refused when the config is checked (outpostd -n).
+        bad_conf = node("x4", "redis://127.0.0.1:notaport")
+        nodes.append(bad_conf)
+        out = subprocess.run([OUTPOSTD, "-n", "-c", bad_conf.conf], capture_output=True, text=True)
+        check(out.returncode != 0 and "cluster.redis" in out.stderr, out.stderr)
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def no_cluster_section_records_nothing():
+    d = Daemon()
+    try:
+        d.start()
+        d.ctl("suppress", "add", "one@dest.test", check_rc=0)
+        d.ctl("account", "add", "acct1", check_rc=0)
+        out = d.ctl("db", "check", "--json", check_rc=0).stdout
+        dbs = json.loads(out)["databases"]
+        eq(dbs["outbox"]["records"], 0, "outbox without a cluster section")
+        eq(dbs["repl"]["records"], 0, "versions without a cluster section")
+        eq(d.ctl("cluster", "status").returncode, 1, "cluster status exit without a cluster")
+        check("cluster" not in [w["kind"] for w in d.status()["workers"]], "no cluster process")
+    finally:
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests())
