@@ -79,6 +79,8 @@ event_json(const struct outpost_event *ev, const char *node)
 	set_opt(o, "to", ev->to);
 	if (ev->has_rate)
 		json_object_set_new(o, "rate", json_real(ev->rate));
+	if (ev->recipients > 0)
+		json_object_set_new(o, "recipients", json_integer(ev->recipients));
 	if (ev->window)
 		json_object_set(o, "window", ev->window);
 	return o;

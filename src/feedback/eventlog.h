@@ -41,6 +41,7 @@ struct outpost_event {
 	const char *cls, *dsn, *reason, *from, *to; /* NULL: left out */
 	int has_rate;
 	double rate;	/* percent */
+	int recipients; /* send: the message's recipients; 0: left out */
 	json_t *window; /* borrowed; NULL: left out */
 };
 

@@ -41,8 +41,10 @@ void milter_main(const struct milter_args *args) __attribute__((noreturn));
 /* Internal to the milter (milter_cb.c <-> milter_main.c). */
 struct smfiDesc;
 extern struct smfiDesc milter_desc;
+struct evqueue;
 void milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger,
-		    const uint8_t key[16]);
+		    struct evqueue *events, const uint8_t key[16]);
+const struct conf *milter_conf(void);
 /* DNS facts (milter_dns.c): the process's cache; F's facts into DF, or NULL if none apply. */
 struct dns_resolver;
 struct dns_facts;

@@ -19,6 +19,7 @@
 
 #include "milter.h"
 #include "decide/decide.h"
+#include "decide/evqueue.h"
 #include "decide/ledger.h"
 #include "feedback/eventlog.h"
 #include "quota/quota.h"
@@ -55,6 +56,7 @@ static const struct conf *volatile cur_conf;
 static const struct conf *old_conf; /* freed at the next swap: no callback lasts that long */
 static struct store *milter_store;
 static struct ledger *milter_ledger;
+static struct evqueue *milter_events;
 static struct worker_stats *milter_stats;
 static int non_smtpd;
 static unsigned conn_counter;
@@ -62,7 +64,7 @@ static uint8_t feedback_key[16];
 
 void
 milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *ledger,
-	       const uint8_t key[16])
+	       struct evqueue *events, const uint8_t key[16])
 {
 	memcpy(feedback_key, key, sizeof(feedback_key));
 	cur_conf = args->conf;
@@ -70,6 +72,7 @@ milter_cb_init(const struct milter_args *args, struct store *st, struct ledger *
 	milter_stats = args->stats;
 	milter_store = st;
 	milter_ledger = ledger;
+	milter_events = events;
 	milter_dns_init(args->conf, &args->stats->dns);
 }
 
@@ -80,6 +83,15 @@ milter_cb_set_conf(const struct conf *conf)
 
 	conf_free((struct conf *)old_conf);
 	old_conf = prev;
+}
+
+static const struct conf *conf_now(void);
+
+/* The configuration now (the reload thread swaps it): for the flush thread. */
+const struct conf *
+milter_conf(void)
+{
+	return conf_now();
 }
 
 static const struct conf *
@@ -202,6 +214,7 @@ milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 		STAT_ADD(store_errors);
 	if (ledger_note(milter_ledger, f, v))
 		ledger_flush(milter_ledger); /* full: write now rather than drop */
+	evqueue_note(milter_events, conf, f, v);
 }
 
 /* A refusal as the milter protocol says it: the reply class must match the code. */

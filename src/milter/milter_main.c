@@ -21,14 +21,17 @@
 #include <unistd.h>
 
 #include "milter.h"
+#include "decide/evqueue.h"
 #include "decide/ledger.h"
 #include "store/store.h"
 #include "util/log.h"
 
 #define LEDGER_MAX 4096
+#define EVENTS_MAX 4096
 #define FLUSH_MS 100
 
 static struct ledger *flush_ledger;
+static struct evqueue *flush_events;
 static const char *conf_file;
 
 /* Write what the callbacks queued, every FLUSH_MS. */
@@ -40,6 +43,7 @@ flush_thread(void *arg)
 	for (;;) {
 		nanosleep(&ts, NULL);
 		ledger_flush(flush_ledger);
+		evqueue_flush(flush_events, milter_conf());
 	}
 	return NULL;
 }
@@ -159,9 +163,10 @@ milter_main(const struct milter_args *args)
 	if ((st = store_open(conf->store.path, &so, err, sizeof(err))) == NULL)
 		fatalx("milter: %s", err);
 	flush_ledger = ledger_create(st, LEDGER_MAX);
+	flush_events = evqueue_create(EVENTS_MAX);
 	if (feedback_key_load(st, key) < 0)
 		fatalx("milter: cannot read or create the Feedback-ID key: %s", store_error(st));
-	milter_cb_init(args, st, flush_ledger, key);
+	milter_cb_init(args, st, flush_ledger, flush_events, key);
 	/*
 	 * Blocked here, before any thread exists, so that every thread inherits
 	 * the mask: SIGUSR1 goes to reload_thread, and HUP/TERM/INT to libmilter's
@@ -186,6 +191,7 @@ milter_main(const struct milter_args *args)
 	if (smfi_main() != MI_SUCCESS)
 		log_warnx("milter: smfi_main failed");
 	ledger_flush(flush_ledger);
+	evqueue_flush(flush_events, milter_conf());
 	log_info("milter stopped");
 	exit(0);
 }

@@ -11,6 +11,7 @@
 #include "policy_conn.h"
 #include "policy_proto.h"
 #include "decide/decide.h"
+#include "decide/evqueue.h"
 #include "decide/ledger.h"
 #include "feedback/eventlog.h"
 #include "quota/quota.h"
@@ -130,6 +131,7 @@ conn_decide(struct policy_conn *c)
 		srv->stats->store_errors++;
 	/* Never write here: the worker's ledger thread commits (see worker.c). */
 	ledger_note(srv->ledger, &c->f, &v);
+	evqueue_note(srv->events, srv->conf, &c->f, &v);
 	c->outlen = policy_reply_format(&v, c->out, sizeof(c->out));
 	c->outoff = 0;
 	free(c->df);

@@ -19,6 +19,7 @@ struct policy_server {
 	const struct conf *conf;
 	struct store *store;
 	struct ledger *ledger;
+	struct evqueue *events;	       /* refusal and send events for the event log */
 	struct dns_resolver *resolver; /* NULL: no DNS checks configured */
 	struct worker_stats *stats;
 	struct policy_conn *conns; /* list of open connections */

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "worker.h"
+#include "decide/evqueue.h"
 #include "decide/ledger.h"
 #include "dns/dns_cache.h"
 #include "dns/resolver.h"
@@ -24,6 +25,7 @@
 #include "util/xalloc.h"
 
 #define LEDGER_MAX 8192 /* notes between two flushes; beyond, they are dropped and logged */
+#define EVENTS_MAX 8192 /* events between two flushes, likewise */
 #define LEDGER_FLUSH_MS 100
 #define ACCEPT_BATCH 1 /* one per wake-up: connections spread over the workers */
 #define ACCEPT_PAUSE_MS 200
@@ -159,6 +161,7 @@ flush_thread(void *arg)
 	while (!w->stop_flusher) {
 		nanosleep(&ts, NULL);
 		ledger_flush(w->srv.ledger);
+		evqueue_flush(w->srv.events, w->srv.conf);
 	}
 	return NULL;
 }
@@ -192,6 +195,7 @@ worker_setup(struct worker *w)
 	if (w->srv.store == NULL)
 		fatalx("worker: %s", err);
 	w->srv.ledger = ledger_create(w->srv.store, LEDGER_MAX);
+	w->srv.events = evqueue_create(EVENTS_MAX);
 	w->srv.base = event_base_new();
 	if (w->srv.base == NULL)
 		fatalx("worker: cannot create event base");
@@ -235,6 +239,7 @@ worker_main(const struct worker_args *args)
 	w.stop_flusher = 1;
 	pthread_join(w.flusher, NULL);
 	ledger_flush(w.srv.ledger);
+	evqueue_flush(w.srv.events, w.srv.conf);
 	ledger_destroy(w.srv.ledger);
 	dns_resolver_destroy(w.srv.resolver);
 	store_close(w.srv.store);

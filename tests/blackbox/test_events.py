@@ -79,7 +79,7 @@ def check_schema(ev):
     eq(list(ev)[:6], COMMON_KEYS, "the common keys, in order")
     check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", ev["ts"]), ev["ts"])
     check(set(ev) - set(COMMON_KEYS) <= {"class", "dsn", "reason", "from", "to", "rate",
-                                          "window"}, "only schema keys: %s" % list(ev))
+                                          "window", "recipients"}, "only schema keys: %s" % list(ev))
 
 
 @test
@@ -376,6 +376,39 @@ def mailbox_simulator_outcomes_never_count():
         c2.close()
     finally:
         d.cleanup()
+
+
+@test
+def front_doors_log_refusals_and_sends_off_the_request_path():
+    e = Env()
+    e.d.start()
+    try:
+        e.d.ctl("account", "add", "acct1", check_rc=0)
+        e.d.ctl("suppress", "add", "gone@dest.test", "--account", "acct1", check_rc=0)
+        c = e.d.conn()
+        r = c.ask(sasl_username="acct1", recipient="gone@dest.test", instance="ev1.0.0.0")
+        check(r.startswith("550 5.7.1 "), r)
+        eq(c.ask(sasl_username="acct1", recipient="ok@dest.test", instance="ev1.0.0.0"), "DUNNO",
+           "a good recipient")
+        eq(c.ask(protocol_state="END-OF-MESSAGE", sasl_username="acct1", recipient="",
+                 instance="ev1.0.0.0", queue_id="4EVA1B2C3D", recipient_count="1"), "DUNNO", "EOM")
+        c.close()
+
+        def mine():
+            return [ev for ev in e.events() if ev["type"] in ("refusal", "send")]
+        wait_for(lambda: len(mine()) >= 2, 10, "the refusal and the send in the event log")
+        evs = mine()
+        eq([ev["type"] for ev in evs], ["refusal", "send"], "event types, in order")
+        for ev in evs:
+            check_schema(ev)
+        ref, snd = evs
+        eq((ref["account"], ref["recipient"], ref["class"], ref["dsn"]),
+           ("acct1", "gone@dest.test", "suppressed", "5.7.1"), "the refusal")
+        check("suppression list" in ref["reason"], ref["reason"])
+        eq((snd["account"], snd["queue_id"], snd["recipients"], snd["recipient"]),
+           ("acct1", "4EVA1B2C3D", 1, None), "the send")
+    finally:
+        e.d.cleanup()
 
 
 if __name__ == "__main__":
