@@ -15,7 +15,9 @@
 
 #include "apply.h"
 #include "cluster.h"
+#include "lease.h"
 #include "redis_addr.h"
+#include "quota/quota.h"
 #include "store/changes.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -39,6 +41,7 @@ struct cluster {
 	long backoff_ms;
 	int64_t next_try_ms, next_heartbeat_ms;
 	json_t *nodes;
+	struct lease *lease;
 	uint64_t pushed, records, duplicates, lost, bad;
 	int64_t last_delay_us;
 };
@@ -106,6 +109,7 @@ id_ms(const char *id)
 static void
 status_write(struct cluster *cl)
 {
+	uint64_t grants, held;
 	int64_t lag = 0;
 	json_t *o;
 	char *s;
@@ -123,6 +127,12 @@ status_write(struct cluster *cl)
 		      (double)cl->last_delay_us / 1000.0, "updated_ms",
 		      (json_int_t)(now_us() / 1000), "nodes",
 		      cl->nodes ? json_incref(cl->nodes) : json_array());
+	lease_figures(cl->lease, &grants, &held);
+	json_object_set_new(
+	    o, "quota_partition",
+	    json_string(cl->conf->cluster.partition_quota == PQ_SHARE ? "share" : "tempfail"));
+	json_object_set_new(o, "lease_grants", json_integer((json_int_t)grants));
+	json_object_set_new(o, "lease_accounts", json_integer((json_int_t)held));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (store_write(cl->st, status_txn, s) != STORE_OK)
@@ -290,6 +300,19 @@ fail:
 	return NULL;
 }
 
+/* Tell the decision path (the quota table) whether leases can be had, and how many nodes share. */
+static void
+fleet_publish(struct cluster *cl, int connected)
+{
+	size_t n = cl->nodes ? json_array_size(cl->nodes) : 0;
+
+	if (quota_table)
+		qtable_fleet_set(
+		    quota_table,
+		    connected ? now_us() / 1000 + 3 * cl->conf->cluster.heartbeat_interval : 0,
+		    (uint32_t)(n ? n : 1));
+}
+
 /* Not connected (any more): say so once per cause, try again after the backoff. */
 static void
 disconnected(struct cluster *cl, const char *why)
@@ -300,6 +323,7 @@ disconnected(struct cluster *cl, const char *why)
 		redisFree(cl->rc);
 		cl->rc = NULL;
 	}
+	fleet_publish(cl, 0);
 	if (was_up || strcmp(cl->error, why) != 0 || cl->since == 0)
 		log_warnx("cluster: disconnected from %s: %s; enforcing from the local store, "
 			  "changes wait in the outbox",
@@ -645,6 +669,7 @@ heartbeat(struct cluster *cl)
 		disconnected(cl, why);
 		return -1;
 	}
+	fleet_publish(cl, 1);
 	status_write(cl);
 	return 0;
 }
@@ -674,6 +699,7 @@ cluster_setup(struct cluster *cl, const struct conf *conf)
 	snprintf(cl->node_key, sizeof(cl->node_key), "%s:node:%s", conf->cluster.key_prefix,
 		 conf->cluster.node);
 	last_id_load(cl);
+	cl->lease = lease_create(conf);
 }
 
 static void
@@ -688,7 +714,8 @@ sleep_ms(int64_t ms)
 static void
 round_connected(struct cluster *cl)
 {
-	int pushed, read;
+	char why[512];
+	int pushed, read, leased, full = 0;
 
 	if ((pushed = push_some(cl)) < 0)
 		return;
@@ -696,8 +723,15 @@ round_connected(struct cluster *cl)
 		cl->next_heartbeat_ms = mono_ms() + cl->conf->cluster.heartbeat_interval;
 		if (heartbeat(cl) < 0)
 			return;
+		full = 1;
 	}
-	if ((read = follow(cl)) == 0 && pushed == 0)
+	if ((leased = lease_round(cl->lease, cl->rc, full,
+				  (uint32_t)(cl->nodes ? json_array_size(cl->nodes) : 0), why,
+				  sizeof(why))) < 0) {
+		disconnected(cl, why);
+		return;
+	}
+	if ((read = follow(cl)) == 0 && pushed == 0 && leased == 0)
 		sleep_ms(cl->conf->cluster.poll_interval);
 }
 
@@ -739,8 +773,10 @@ cluster_main(const struct cluster_args *args)
 	if (cl->rc)
 		redisFree(cl->rc);
 	cl->rc = NULL;
+	fleet_publish(cl, 0);
 	text_copy(cl->error, sizeof(cl->error), "outpostd stopped");
 	status_write(cl);
+	lease_destroy(cl->lease);
 	json_decref(cl->nodes);
 	store_close(cl->st);
 	free(cl);

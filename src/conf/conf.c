@@ -68,6 +68,8 @@ static const struct enum_val empty_vals[] = {
     {"hold", ACT_HOLD}, {"discard", ACT_DISCARD}, {NULL, 0}};
 static const struct enum_val door_vals[] = {
     {"policy", DOOR_POLICY}, {"milter", DOOR_MILTER}, {NULL, 0}};
+static const struct enum_val partition_vals[] = {
+    {"share", PQ_SHARE}, {"tempfail", PQ_TEMPFAIL}, {NULL, 0}};
 static const struct enum_val dnsfail_vals[] = {
     {"open", DNS_FAIL_OPEN}, {"closed", DNS_FAIL_CLOSED}, {NULL, 0}};
 static const struct enum_val idsrc_vals[] = {{"sasl", ID_SASL},
@@ -277,6 +279,9 @@ static const struct schema_key schema[] = {
      "connect and command timeout towards Redis"},
     {"cluster.reconnect_max", CT_MSEC, O(cluster.reconnect_max), "5s", 100, 300000, NULL,
      "longest wait between two attempts to reconnect (the wait doubles from 100ms)"},
+    {"cluster.partition_quota", CT_ENUM, O(cluster.partition_quota), "share", 0, 0, partition_vals,
+     "cut off from Redis, beyond its lease of a daily quota a node admits: share (up to the "
+     "limit / nodes seen) or tempfail (nothing more)"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,

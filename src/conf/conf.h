@@ -20,6 +20,7 @@ enum conf_mode { MODE_ENFORCE, MODE_MONITOR };
 /* What happens to mail when a rule says "no": the reply class. */
 enum conf_action { ACT_DUNNO, ACT_TEMPFAIL, ACT_REJECT, ACT_HOLD, ACT_DISCARD };
 enum conf_dns_fail { DNS_FAIL_OPEN, DNS_FAIL_CLOSED };
+enum conf_partition_quota { PQ_SHARE, PQ_TEMPFAIL };
 enum id_source { ID_SASL, ID_SENDER, ID_SENDER_DOMAIN, ID_CLIENT_ADDRESS };
 #define ID_SOURCE_MAX 4
 
@@ -146,6 +147,7 @@ struct conf {
 		int64_t heartbeat_interval; /* ms */
 		int64_t timeout;	    /* ms: connect and command timeout */
 		int64_t reconnect_max;	    /* ms: backoff cap between connection attempts */
+		int partition_quota; /* enum conf_partition_quota: cut off, beyond the lease */
 	} cluster;
 
 	struct {

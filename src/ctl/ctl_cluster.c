@@ -32,6 +32,26 @@ status_load(struct ctl *ctl)
 	return o;
 }
 
+/*
+ * The over-admission bound of daily quotas (cluster/lease.h), as "quota_bound":
+ * 0 while connected; cut off from Redis, per node cut off, limit / nodes
+ * (share) or 0 (tempfail); at most (nodes - 1) such nodes add to it.
+ */
+static void
+quota_bound(struct ctl *ctl, json_t *o)
+{
+	size_t nodes = json_array_size(json_object_get(o, "nodes"));
+	int share = ctl->conf->cluster.partition_quota == PQ_SHARE;
+
+	if (nodes == 0)
+		nodes = 1;
+	json_object_set_new(o, "quota_bound",
+			    json_pack("{s:i, s:s, s:I, s:f}", "connected", 0, "partition",
+				      share ? "share" : "tempfail", "nodes", (json_int_t)nodes,
+				      "per_cut_off_node_fraction",
+				      share ? 1.0 / (double)nodes : 0.0));
+}
+
 /* Replace the nodes' absolute heartbeat times by ages; add this node's figures. */
 static void
 status_complete(struct ctl *ctl, json_t *o)
@@ -48,6 +68,7 @@ status_complete(struct ctl *ctl, json_t *o)
 		    strtoll(json_string_value(json_object_get(n, "heartbeat_ms")) ?: "0", NULL, 10);
 		json_object_set_new(n, "heartbeat_age_ms", json_integer(at ? now - at : -1));
 	}
+	quota_bound(ctl, o);
 	if (store_db_stat(ctl->st, DB_OUTBOX, &s) == STORE_OK)
 		json_object_set_new(o, "outbox", json_integer((json_int_t)s.entries));
 	/* No report for three heartbeats: the process is not running (or stuck). */
@@ -60,7 +81,8 @@ static void
 status_print(json_t *o)
 {
 	char when[64];
-	json_t *n;
+	json_t *n, *b;
+	json_int_t nodes;
 	size_t i;
 
 	ctl_time(json_integer_value(json_object_get(o, "since")), when, sizeof(when));
@@ -88,6 +110,23 @@ status_print(json_t *o)
 	       (long long)json_integer_value(json_object_get(o, "duplicates")),
 	       (long long)json_integer_value(json_object_get(o, "lost")),
 	       (long long)json_integer_value(json_object_get(o, "bad_entries")));
+	b = json_object_get(o, "quota_bound");
+	nodes = json_integer_value(json_object_get(b, "nodes"));
+	printf("quotas:       daily quotas leased from the fleet: over-admission bound 0 "
+	       "recipients while connected\n");
+	if (strcmp(json_string_value(json_object_get(b, "partition")) ?: "", "share") == 0)
+		printf(
+		    "partition:    a node cut off from Redis may admit up to limit/%lld beyond its "
+		    "lease: bound limit/%lld per node cut off, at most %lld/%lld of the limit "
+		    "(partition_quota share)\n",
+		    (long long)nodes, (long long)nodes, (long long)(nodes > 1 ? nodes - 1 : 0),
+		    (long long)nodes);
+	else
+		printf("partition:    a node cut off from Redis admits nothing beyond its lease: "
+		       "bound 0 (partition_quota tempfail)\n");
+	printf("leases:       %lld accounts hold a lease, %lld grants\n",
+	       (long long)json_integer_value(json_object_get(o, "lease_accounts")),
+	       (long long)json_integer_value(json_object_get(o, "lease_grants")));
 	printf("nodes:\n");
 	json_array_foreach(json_object_get(o, "nodes"), i, n)
 	    printf("  %-20s heartbeat %6.1fs ago  applied %s  outbox %s\n",
@@ -126,6 +165,6 @@ cmd_cluster_status(struct ctl *ctl, int argc, char **argv)
 const struct ctl_cmd ctl_cluster_cmds[] = {
     {"cluster", "status", cmd_cluster_status, "[--json]",
      "the fleet as this node sees it: connected or since when not, nodes with heartbeat age, "
-     "last change applied and lag, outbox size"},
+     "last change applied and lag, outbox size, the quota over-admission bound"},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -15,7 +15,7 @@
 #include "util/xalloc.h"
 
 #define QT_MAGIC "OUTPOSTQ"
-#define QT_VERSION 2
+#define QT_VERSION 3
 #define QT_HDR_SIZE 4096
 #define QT_MAX_PROBE 64
 
@@ -28,7 +28,14 @@ struct qhdr {
 	pthread_mutex_t mu;	/* slot creation and lazy lock set-up */
 	uint32_t txn_lock_gen;	/* == gen when txn_mu is initialised */
 	pthread_mutex_t txn_mu; /* claiming and freeing transaction entries */
+	/* The fleet: written by the cluster process, read by the decision path. */
+	int64_t fleet_until_ms;		/* connected to Redis until (epoch ms) */
+	uint32_t fleet_nodes;		/* nodes seen */
+	uint32_t ask_head;		/* asks queued so far (ring position) */
+	uint32_t ask_ring[QT_ASK_RING]; /* slot indexes asking for a lease */
 };
+
+_Static_assert(sizeof(struct qhdr) <= QT_HDR_SIZE, "the quota table header outgrew its page");
 
 struct qtable {
 	int fd;
@@ -266,6 +273,46 @@ txn_lock(struct qtable *t)
 		pthread_mutex_unlock(&t->hdr->mu);
 	}
 	mutex_lock_robust(&t->hdr->txn_mu);
+}
+
+void
+qtable_fleet_set(struct qtable *t, int64_t until_ms, uint32_t nodes)
+{
+	__atomic_store_n(&t->hdr->fleet_nodes, nodes, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->hdr->fleet_until_ms, until_ms, __ATOMIC_RELEASE);
+}
+
+int
+qtable_fleet_connected(const struct qtable *t, int64_t now_ms, uint32_t *nodes)
+{
+	*nodes = __atomic_load_n(&t->hdr->fleet_nodes, __ATOMIC_RELAXED);
+	return __atomic_load_n(&t->hdr->fleet_until_ms, __ATOMIC_ACQUIRE) > now_ms;
+}
+
+void
+qtable_fleet_ask(struct qtable *t, uint32_t index)
+{
+	uint32_t n = __atomic_fetch_add(&t->hdr->ask_head, 1, __ATOMIC_ACQ_REL);
+
+	__atomic_store_n(&t->hdr->ask_ring[n % QT_ASK_RING], index, __ATOMIC_RELEASE);
+}
+
+int
+qtable_fleet_asks(struct qtable *t, uint32_t *pos, uint32_t *out, int max)
+{
+	uint32_t head = __atomic_load_n(&t->hdr->ask_head, __ATOMIC_ACQUIRE);
+	int n = 0;
+
+	if (head - *pos > QT_ASK_RING) {
+		*pos = head;
+		return -1;
+	}
+	/* An index written just after its position was claimed may be read stale: the
+	 * periodic look at every slot catches it. */
+	while (*pos != head && n < max)
+		out[n++] =
+		    __atomic_load_n(&t->hdr->ask_ring[(*pos)++ % QT_ASK_RING], __ATOMIC_ACQUIRE);
+	return n;
 }
 
 #define TXN_TOMB 2 /* a freed entry (hashes are odd): lookups go on past it */

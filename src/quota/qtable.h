@@ -49,6 +49,19 @@ struct qslot {
 	int64_t res_min[QRES_BUCKETS]; /* the minute (epoch / 60) each bucket holds */
 	struct window day;	       /* rolling 24 h, time in seconds */
 	struct window hour;	       /* rolling 1 h, time in half-seconds (7200 = 288 * 25) */
+	/*
+	 * The fleet's lease of the daily quota (cluster/lease.h), for "a:" slots
+	 * only: this node may let day.sum + reserved grow up to fleet_allow.  The
+	 * decision path writes fleet_limit and fleet_ask; the cluster process the rest.
+	 */
+	int64_t fleet_limit;  /* the daily limit last checked here (0: none) */
+	uint64_t fleet_allow; /* the allowance Redis granted this node */
+	int64_t fleet_ms;     /* when it was granted (epoch ms; 0: never) */
+	uint32_t fleet_ask;   /* bumped when the allowance is short or running low */
+	uint32_t fleet_seen;  /* fleet_ask as the cluster process last handled it */
+	uint64_t fleet_batch; /* the spare units the cluster process asks for at a time */
+	uint64_t fleet_used;  /* day count + reserved when last published */
+	int64_t fleet_room;   /* units of the fleet's limit nobody held, at the last grant */
 };
 
 /*
@@ -98,6 +111,19 @@ struct qslot *qslot_at(struct qtable *t, uint32_t index);
  * before NOW_MINUTE; NULL when absent or no room.  qtxn_take() copies it
  * into *OUT and frees it: 1, or 0 if there was none.
  */
+/*
+ * The fleet (cluster/lease.h).  The cluster process says it is connected
+ * until UNTIL_MS (epoch ms) and how many nodes it sees; the decision path
+ * reads both.  qtable_fleet_ask() queues slot INDEX for the cluster process,
+ * which takes the queue with qtable_fleet_asks() (from *POS; -1 when it fell
+ * more than QT_ASK_RING behind: look at every slot).
+ */
+#define QT_ASK_RING 256
+void qtable_fleet_set(struct qtable *t, int64_t until_ms, uint32_t nodes);
+int qtable_fleet_connected(const struct qtable *t, int64_t now_ms, uint32_t *nodes);
+void qtable_fleet_ask(struct qtable *t, uint32_t index);
+int qtable_fleet_asks(struct qtable *t, uint32_t *pos, uint32_t *out, int max);
+
 struct qtxn *qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute);
 int qtxn_take(struct qtable *t, const char *id, struct qtxn *out);
 

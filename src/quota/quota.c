@@ -10,6 +10,7 @@
 #include "quota.h"
 #include "decide/simulator.h"
 #include "decide/decide.h"
+#include "cluster/lease.h"
 #include "quota/gcra.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -22,6 +23,7 @@ struct scope {
 	struct quota_limits lim;
 	double rate_factor; /* review: a fraction of the rate */
 	const char *what;   /* "" for the account, "sender domain example.test", "host" */
+	int fleet; /* the daily quota is leased from the fleet: 1 + enum conf_partition_quota */
 };
 
 /* Why a recipient was refused. */
@@ -94,6 +96,7 @@ scopes_build(const struct conf *conf, const struct verdict *v, const char *sende
 	snprintf(sc[n].key, sizeof(sc[n].key), "a:%s", v->account);
 	sc[n].lim = v->limits;
 	sc[n].rate_factor = v->review ? conf->limits.review_rate_factor : 1.0;
+	sc[n].fleet = conf->cluster.redis[0] ? 1 + conf->cluster.partition_quota : 0;
 	sc[n++].what = "";
 	if (at && at[1] &&
 	    (conf->limits.domain_max_rate.n || conf->limits.domain_daily_quota ||
@@ -207,6 +210,51 @@ counts_fit(struct qslot *s, const struct quota_limits *l, int64_t now, uint64_t 
 }
 
 /*
+ * The fleet's lease (cluster/lease.h): may the day count of S, with RES
+ * reserved, grow by one?  Within the allowance Redis granted, yes; beyond it,
+ * while connected, no (the cluster process is asked for more and the
+ * recipient is tempfailed: the decision never waits on the network); cut off
+ * from Redis, up to the limit / nodes seen (share) or no (tempfail).  Unless
+ * DRY, remember the limit and ask for more when the allowance runs low.
+ */
+static int
+fleet_fits(struct qslot *s, const struct scope *sc, int64_t now_us, uint64_t res, int dry,
+	   struct refusal *r)
+{
+	uint64_t used = window_count(&s->day, now_us / 1000000) + res, cap = s->fleet_allow;
+	uint32_t nodes;
+	int connected = qtable_fleet_connected(quota_table, now_us / 1000, &nodes);
+
+	if (s->fleet_ms < now_us / 1000 - LEASE_MAX_AGE_MS)
+		cap = 0; /* Redis forgets an allowance not renewed for a day: so does the node */
+
+	if (!connected && sc->fleet == 1 + PQ_SHARE) {
+		uint64_t share = (uint64_t)sc->lim.daily / (nodes ? nodes : 1);
+		if (share > cap)
+			cap = share;
+	}
+	if (used + 1 > cap)
+		*r = (struct refusal){"daily", sc->lim.daily, 0, 0, 0};
+	if (dry)
+		return used + 1 <= cap;
+	s->fleet_limit = sc->lim.daily;
+	if (used + 1 <= cap) {
+		/* Running low (half the last batch left): ask once, before it is short. */
+		if (connected && s->fleet_ask == s->fleet_seen &&
+		    (cap - used - 1) * 2 < s->fleet_batch) {
+			s->fleet_ask++;
+			qtable_fleet_ask(quota_table, qslot_index(quota_table, s));
+		}
+		return 1;
+	}
+	if (s->fleet_ask == s->fleet_seen) {
+		s->fleet_ask++;
+		qtable_fleet_ask(quota_table, qslot_index(quota_table, s));
+	}
+	return 0;
+}
+
+/*
  * Admit one recipient in scope SC (slot S locked by the caller) at NOW_US:
  * 1, or 0 with R filled.  Unless DRY, reserve it in the bucket of MINUTE and
  * take one rate unit (*INTERVAL_US: its size, for a refund).
@@ -222,6 +270,8 @@ admit_slot(struct qslot *s, const struct scope *sc, int64_t now_us, int64_t minu
 	int b = (int)(minute % QRES_BUCKETS);
 
 	if (!counts_fit(s, &sc->lim, now, res, r))
+		return 0;
+	if (sc->fleet && sc->lim.daily && !fleet_fits(s, sc, now_us, res, dry, r))
 		return 0;
 	if (rate && !gcra_take(&g, &tat, now_us, 1, &retry_us)) {
 		*r = (struct refusal){"rate", sc->lim.rate_n, sc->lim.rate_per, g.burst,
@@ -533,6 +583,12 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 		return; /* no limit: nothing to check or reserve (END-OF-MESSAGE still counts) */
 	if ((which = rcpt_admit(sc, nsc, f->instance, qc, now_us, &r)) >= 0)
 		verdict_refuse(v, &sc[which], &r, now_us / 1000000);
+}
+
+uint64_t
+quota_slot_day_used(struct qslot *s, int64_t now)
+{
+	return window_count(&s->day, now) + reserved(s, now / 60);
 }
 
 int

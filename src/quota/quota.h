@@ -73,6 +73,10 @@ void quota_decide(const struct conf *conf, const struct facts *f, struct verdict
 /* The connection closes, or its transaction ended: release what was not committed. */
 void quota_release(struct quota_conn *qc);
 
+/* Slot S (locked by the caller): recipients committed in the rolling 24 h at NOW plus those
+ * reserved. */
+uint64_t quota_slot_day_used(struct qslot *s, int64_t now);
+
 /* Usage of scope KEY ("a:ACCOUNT", "d:DOMAIN", "h:") at NOW; -1 if never used. */
 int quota_usage(const char *key, const struct quota_limits *l, int64_t now, struct quota_usage *u);
 

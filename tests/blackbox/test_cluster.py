@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -59,8 +60,8 @@ def node(name, redis_url, extra=""):
     return d
 
 
-def fleet(r, names=("a", "b", "c")):
-    nodes = [node(n, "redis://127.0.0.1:%d" % r.port) for n in names]
+def fleet(r, names=("a", "b", "c"), extra=""):
+    nodes = [node(n, "redis://127.0.0.1:%d" % r.port, extra) for n in names]
     for d in nodes:
         d.start()
     for d in nodes:
@@ -287,6 +288,136 @@ def no_cluster_section_records_nothing():
         check("cluster" not in [w["kind"] for w in d.status()["workers"]], "no cluster process")
     finally:
         d.cleanup()
+
+
+def hammer(nodes, account, per_node, tag):
+    """Every node at once, one client each, PER_NODE transactions of 2 recipients (bounded):
+    RCPT, RCPT, END-OF-MESSAGE with those admitted.  Recipients admitted per node."""
+    admitted = [0] * len(nodes)
+    errors = []
+
+    def client(k, d):
+        try:
+            c = d.conn()
+            for i in range(per_node):
+                inst = "%s.%d.%d" % (tag, k, i)
+                rs = [c.ask(sasl_username=account, recipient="r%d.%d.%d@dest.test" % (k, i, j),
+                            instance=inst, sender="app@app.test") for j in (0, 1)]
+                ok = rs.count("DUNNO")
+                errors.extend(r for r in rs if r != "DUNNO" and not r.startswith(
+                    "452 4.5.3 Daily sending quota exceeded (100 recipients per 24 h)"))
+                if ok:
+                    c.ask(protocol_state="END-OF-MESSAGE", sasl_username=account, recipient="",
+                          instance=inst, queue_id="%X%04X%04X" % (k + 10, len(tag), i),
+                          recipient_count=str(ok), sender="app@app.test")
+                admitted[k] += ok
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(k, d)) for k, d in enumerate(nodes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    check(not errors, "unexpected replies: %r" % errors[:3])
+    return admitted
+
+
+def daily_used(d, account):
+    return d.ctl_json("account", "show", account)[0]["quota"]["daily"]["used"]
+
+
+def quota_limit(d, account):
+    r = d.ctl("account", "show", account, "--json")
+    return json.loads(r.stdout)["quota"]["daily"].get("limit") if r.returncode == 0 else None
+
+
+def leased(r, account):
+    """The allowances in Redis: node -> units."""
+    flat = r.cmd("HGETALL", "outpost:lease:" + account).split("\n")
+    return {flat[i]: int(flat[i + 1].split(":")[0]) for i in range(0, len(flat) - 1, 2)}
+
+
+@test
+def daily_quota_holds_across_the_fleet():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b, c = fleet(r)
+        a.ctl("account", "add", "q", check_rc=0)
+        a.ctl("account", "set", "q", "daily-quota=100", check_rc=0)
+        for d in nodes:
+            wait_for(lambda d=d: quota_limit(d, "q") == 100, 10, "the quota on every node")
+        wait_for(lambda: all(len(cstatus(d).get("nodes", [])) == 3 for d in nodes), 10,
+                 "every node sees three")
+        st = cstatus(a)
+        eq(st["quota_bound"]["connected"], 0, "printed bound while connected")
+        text = a.ctl("cluster", "status", check_rc=0).stdout
+        check("over-admission bound 0 recipients while connected" in text, text)
+        check("limit/3 per node cut off" in text, text)
+        t0 = time.time()
+        admitted, waves, idle = [0, 0, 0], 0, 0
+        # Waves of 5 transactions (2 recipients each) through the three nodes at once, as
+        # Postfix retries after a 4xx; until 3 waves in a row admit nothing (at most 60).
+        while waves < 60 and idle < 3:
+            got = hammer(nodes, "q", 5, "h%d" % waves)
+            admitted = [x + y for x, y in zip(admitted, got)]
+            idle = idle + 1 if sum(got) == 0 else 0
+            waves += 1
+            time.sleep(0.05)
+        took = time.time() - t0
+        total = sum(admitted)
+        print("    fleet quota 100, 3 nodes hammered at once: admitted %s = %d in %d waves "
+              "(%.1f s; %d recipients asked); leases in Redis %s"
+              % (admitted, total, waves, took, waves * 30, leased(r, "q")), flush=True)
+        check(total <= 100 + st["quota_bound"]["connected"],
+              "admitted %d > quota 100 + bound" % total)
+        eq(total, 100, "admitted across the fleet while connected")
+        eq(sum(daily_used(d, "q") for d in nodes), 100, "committed on the three nodes")
+        check(sum(leased(r, "q").values()) <= 100, "leases in Redis: %s" % leased(r, "q"))
+
+        # Cut off: with partition_quota share each node may go up to 100 / 3 beyond its lease.
+        used = [daily_used(d, "q") for d in nodes]
+        r.stop()
+        for d in nodes:
+            wait_for(lambda d=d: not cstatus(d).get("connected", True), 10, "disconnect seen")
+        time.sleep(0.7)  # 3 heartbeats: the nodes' leases count as cut off
+        cut = hammer(nodes, "q", 30, "h3")
+        expect = [max(0, 33 - u) for u in used]
+        print("    cut off (share): used %s, admitted %s more, at most %s"
+              % (used, cut, expect), flush=True)
+        eq(cut, expect, "each node up to its share (33) beyond its lease")
+        check(100 + sum(cut) <= 100 + 2 * 33, "bound: limit/3 per node cut off, 2 of 3")
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def daily_quota_partition_tempfail_admits_nothing_beyond_the_lease():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b = fleet(r, ("a", "b"), 'partition_quota = "tempfail";')
+        a.ctl("account", "add", "q", check_rc=0)
+        a.ctl("account", "set", "q", "daily-quota=100", check_rc=0)
+        for d in nodes:
+            wait_for(lambda d=d: quota_limit(d, "q") == 100, 10, "the quota on every node")
+        hammer([a], "q", 5, "t1")  # A takes a lease
+        time.sleep(0.5)  # its last ask answered
+        held = leased(r, "q").get("a", 0)
+        check(held > 0, "A holds a lease: %s" % leased(r, "q"))
+        r.stop()
+        for d in nodes:
+            wait_for(lambda d=d: not cstatus(d).get("connected", True), 10, "disconnect seen")
+        time.sleep(0.7)
+        cut = hammer(nodes, "q", 30, "t2")
+        eq(cut[1], 0, "B had no lease: nothing while cut off")
+        eq(daily_used(a, "q"), held, "A used exactly its lease, nothing beyond")
+        text = a.ctl("cluster", "status", check_rc=0).stdout
+        check("bound 0 (partition_quota tempfail)" in text, text)
+    finally:
+        cleanup(r, nodes)
 
 
 if __name__ == "__main__":
