@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <libgen.h>
@@ -43,6 +44,7 @@ enum ctype {
 	CT_LISTEN,   /* one string, an array or a list of listen addresses */
 	CT_LISTEN0,  /* the same, where "" or [] is none */
 	CT_SERVERS,  /* one string or a list of IP[:PORT] */
+	CT_IPLIST,   /* one string or a list of IPv4/IPv6 addresses; "" or [] is none */
 	CT_IDLIST,   /* a list of identity source names */
 	CT_MILTER,   /* libmilter socket: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH, or "" */
 	CT_RATE,     /* "N/s", "N/m", "N/h", "N/d"; "" or 0: none (struct conf_rate) */
@@ -159,6 +161,12 @@ static const struct schema_key schema[] = {
     {"dns.fail", CT_ENUM, O(dns.fail), "open", 0, 0, dnsfail_vals,
      "a blocklist lookup that failed (timeout, SERVFAIL, error code): open (pass, log a "
      "warning) or closed (451 4.4.3)"},
+    {"dns.monitor_addresses", CT_IPLIST, O(dns.monitor_addresses), "", 0, CONF_MONITOR_MAX, NULL,
+     "the platform's own sending addresses (IPv4/IPv6): the feedback process asks every "
+     "client blocklist about each one every dns.monitor_interval and emits a listing or "
+     "delisting event (and runs feedback.hook) when an answer changes; empty: off"},
+    {"dns.monitor_interval", CT_DURATION, O(dns.monitor_interval), "5m", 1, 86400, NULL,
+     "time between two checks of dns.monitor_addresses"},
     {"dnsbl", CT_DNSBL, 0, "", 0, 0, NULL,
      "the blocklists: ( { zone; query = client|sender_domain; codes = [\"127.0.0.2=SBL\"] or "
      "bitmask = [\"2=black\"]; action = tempfail|reject|review|log; skip_authenticated; "
@@ -437,7 +445,8 @@ read_strlist(struct loader *ld, const struct schema_key *k, const config_setting
 {
 	strlist_free(l);
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		if (k->type != CT_LISTEN0 || config_setting_get_string(s)[0] != '\0')
+		if ((k->type != CT_LISTEN0 && k->type != CT_IPLIST) ||
+		    config_setting_get_string(s)[0] != '\0')
 			strlist_add(l, config_setting_get_string(s));
 		return 0;
 	}
@@ -452,7 +461,16 @@ read_strlist(struct loader *ld, const struct schema_key *k, const config_setting
 	return 0;
 }
 
-/* Check each element of a listen or server list. */
+/* 1 if S is an IPv4 or IPv6 address. */
+static int
+ip_ok(const char *s)
+{
+	unsigned char b[16];
+
+	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+/* Check each element of a listen, server or address list. */
 static int
 check_strlist(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
 	      const struct conf_strlist *l)
@@ -466,7 +484,12 @@ check_strlist(struct loader *ld, const struct schema_key *k, const config_settin
 			return fail(ld, s, "%s: %s", k->name, why);
 		if (k->type == CT_SERVERS && addr_server_check(l->v[i]) < 0)
 			return fail(ld, s, "%s: '%s': expected IP or IP:PORT", k->name, l->v[i]);
+		if (k->type == CT_IPLIST && !ip_ok(l->v[i]))
+			return fail(ld, s, "%s: '%s': expected an IPv4 or IPv6 address", k->name,
+				    l->v[i]);
 	}
+	if (k->type == CT_IPLIST && l->n > (size_t)k->max)
+		return fail(ld, s, "%s: at most %lld addresses", k->name, (long long)k->max);
 	if (k->type == CT_LISTEN && l->n == 0)
 		return fail(ld, s, "%s: at least one address is needed", k->name);
 	return 0;
@@ -714,6 +737,7 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 	case CT_LISTEN:
 	case CT_LISTEN0:
 	case CT_SERVERS:
+	case CT_IPLIST:
 	case CT_IDLIST: {
 		struct conf_strlist tmp = {0}, *l = k->type == CT_IDLIST ? &tmp : dst;
 		int r;
@@ -894,7 +918,7 @@ conf_free(struct conf *conf)
 		    schema[i].type == CT_MILTER)
 			free(*(char **)p);
 		else if (schema[i].type == CT_LISTEN || schema[i].type == CT_LISTEN0 ||
-			 schema[i].type == CT_SERVERS)
+			 schema[i].type == CT_SERVERS || schema[i].type == CT_IPLIST)
 			strlist_free(p);
 	}
 	conf_dnsbl_free(conf);
@@ -934,7 +958,8 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 		break;
 	case CT_LISTEN:
 	case CT_LISTEN0:
-	case CT_SERVERS: {
+	case CT_SERVERS:
+	case CT_IPLIST: {
 		const struct conf_strlist *l = p;
 		fprintf(fp, "[");
 		for (size_t i = 0; i < l->n; i++)

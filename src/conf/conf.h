@@ -23,6 +23,7 @@ enum conf_dns_fail { DNS_FAIL_OPEN, DNS_FAIL_CLOSED };
 enum conf_partition_quota { PQ_SHARE, PQ_TEMPFAIL };
 enum id_source { ID_SASL, ID_SENDER, ID_SENDER_DOMAIN, ID_CLIENT_ADDRESS };
 #define ID_SOURCE_MAX 4
+#define CONF_MONITOR_MAX 64 /* dns.monitor_addresses: at most this many */
 
 /* A rate: N per PER seconds; N 0 is no limit. */
 struct conf_rate {
@@ -85,6 +86,8 @@ struct conf {
 		int64_t cache_size;   /* answers cached per process */
 		int bounce_prevention;
 		int fail; /* enum conf_dns_fail: a list lookup that failed */
+		struct conf_strlist monitor_addresses; /* our sending IPs, watched; empty: off */
+		int64_t monitor_interval;	       /* seconds between two rounds */
 	} dns;
 
 	struct {

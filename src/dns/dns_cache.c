@@ -184,6 +184,15 @@ dns_cache_put(struct dns_cache *c, int type, const char *name, const struct dns_
 int
 dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now, struct dns_answer *out)
 {
+	int64_t expires;
+
+	return dns_cache_get_until(c, type, name, now, out, &expires);
+}
+
+int
+dns_cache_get_until(struct dns_cache *c, int type, const char *name, int64_t now,
+		    struct dns_answer *out, int64_t *expires_r)
+{
 	char key[DNS_CACHE_NAME_MAX];
 	uint64_t h = make_key(type, name, key);
 	struct dbucket *b = bucket_of(c, h);
@@ -196,6 +205,7 @@ dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now, stru
 		s->hash = 0;
 	else if (s != NULL) {
 		*out = s->ans;
+		*expires_r = s->expires;
 		found = 1;
 	}
 	pthread_mutex_unlock(&b->mu);

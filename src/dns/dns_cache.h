@@ -65,6 +65,9 @@ void dns_cache_put(struct dns_cache *c, int type, const char *name, const struct
 /* Look (TYPE, NAME) up at NOW: 1 and the answer in *OUT, or 0 if absent or expired. */
 int dns_cache_get(struct dns_cache *c, int type, const char *name, int64_t now,
 		  struct dns_answer *out);
+/* The same, and when the entry expires (milliseconds, NOW's clock) in *EXPIRES_R. */
+int dns_cache_get_until(struct dns_cache *c, int type, const char *name, int64_t now,
+			struct dns_answer *out, int64_t *expires_r);
 /*
  * Entries held now (over the whole host: a scan, for tests and status), and
  * lookups answered and missed by this process since it started.

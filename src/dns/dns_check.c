@@ -27,6 +27,12 @@ struct dq {
 	int type; /* ns_t_a / ns_t_aaaa for Q_ADDR */
 };
 
+/* The hosts whose addresses decide whether the recipient domain can receive mail. */
+struct hosts {
+	char names[MX_HOSTS_MAX][MX_HOST_LEN];
+	int addr[MX_HOSTS_MAX][2]; /* enum addr_state of A, AAAA */
+};
+
 struct dns_check {
 	struct dns_resolver *r;
 	struct dns_facts *df;
@@ -39,8 +45,8 @@ struct dns_check {
 	int fail_closed; /* dns.fail, for the log */
 	int phase;	 /* of the domain check, enum phase */
 	int none_state;
-	char names[MX_HOSTS_MAX][MX_HOST_LEN]; /* whose addresses are asked */
-	int addr[MX_HOSTS_MAX][2];	       /* enum addr_state of A, AAAA */
+	int64_t dom_expires; /* the domain's answers hold until then; 0: not all known to */
+	struct hosts *hosts; /* allocated when the MX answer names hosts to resolve */
 	size_t nnames;
 	unsigned addr_pending; /* address lookups not answered yet */
 	int addr_issuing;      /* inside ask_addresses(): don't conclude yet */
@@ -66,9 +72,9 @@ plan_list(const struct dnsbl_list *l, const struct facts *f, struct dns_list_res
 {
 	char dom[DNSBL_NAME_MAX];
 
-	memset(res, 0, sizeof(*res));
 	res->list = l;
 	res->state = DNSBL_SKIPPED;
+	res->asked[0] = res->detail[0] = '\0';
 	if (l->skip_authenticated && f->sasl_username && f->sasl_username[0])
 		return 0;
 	if (l->query == DNSBL_Q_CLIENT) {
@@ -90,7 +96,10 @@ dns_check_plan(const struct conf *conf, const struct facts *f, struct dns_facts 
 {
 	int n = 0;
 
-	memset(df, 0, sizeof(*df));
+	/* Only the header: the list slots are filled as they are planned (no 8 KB memset). */
+	df->nlists = 0;
+	df->domain_state = DOMAIN_UNCHECKED;
+	df->domain[0] = df->domain_detail[0] = '\0';
 	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT)
 		return 0;
 	df->nlists = conf->dnsbl.n < DNS_FACTS_LISTS ? conf->dnsbl.n : DNS_FACTS_LISTS;
@@ -105,6 +114,7 @@ dns_check_plan(const struct conf *conf, const struct facts *f, struct dns_facts 
 }
 
 static void query_cb(void *arg, const struct dns_result *res);
+static void check_free(struct dns_check *chk);
 
 static void
 ask(struct dns_check *chk, const char *name, int type, int kind, int idx)
@@ -152,14 +162,26 @@ ask_addresses(struct dns_check *chk)
 	chk->addr_issuing = 1;
 	chk->addr_pending += 2 * (unsigned)chk->nnames;
 	for (size_t i = 0; i < chk->nnames; i++) {
-		ask(chk, chk->names[i], ns_t_a, Q_ADDR, (int)i);
-		ask(chk, chk->names[i], ns_t_aaaa, Q_ADDR, (int)i);
+		ask(chk, chk->hosts->names[i], ns_t_a, Q_ADDR, (int)i);
+		ask(chk, chk->hosts->names[i], ns_t_aaaa, Q_ADDR, (int)i);
 	}
 	chk->addr_issuing = 0;
 	if (chk->addr_pending == 0)
 		domain_finish(chk); /* every answer was cached */
 }
 
+/* The earlier of two expiry times, 0 (unknown) winning. */
+static int64_t
+expires_min(int64_t a, int64_t b)
+{
+	return a == 0 || b == 0 ? 0 : a < b ? a : b;
+}
+
+/*
+ * The domain's state is known.  Unless it is transient, keep it as one cache
+ * entry for as long as every answer it was drawn from holds: the next
+ * recipient at the domain costs one cache lookup instead of MX, A and AAAA.
+ */
 static void
 domain_set(struct dns_check *chk, int state, const char *why)
 {
@@ -167,6 +189,34 @@ domain_set(struct dns_check *chk, int state, const char *why)
 	chk->df->domain_state = state;
 	if (why)
 		text_copy(chk->df->domain_detail, sizeof(chk->df->domain_detail), why);
+	if (state != DOMAIN_TRANSIENT && chk->dom_expires > 0) {
+		struct dns_answer v = {.status = ARES_SUCCESS, .n = (uint16_t)state};
+		dns_resolver_cache_put(chk->r, DNS_T_DOMAIN_VERDICT, chk->df->domain, &v,
+				       chk->dom_expires);
+	}
+}
+
+/* The domain's state from the cache, if an earlier check concluded it: 1, or 0. */
+static int
+domain_cached(struct dns_check *chk)
+{
+	struct dns_answer v;
+
+	if (!dns_resolver_cache_get(chk->r, DNS_T_DOMAIN_VERDICT, chk->df->domain, &v) ||
+	    v.n < DOMAIN_OK || v.n > DOMAIN_BADMX || v.n == DOMAIN_TRANSIENT)
+		return 0;
+	chk->phase = PH_DONE;
+	chk->df->domain_state = v.n;
+	return 1;
+}
+
+/* Room for the hosts whose addresses are asked. */
+static struct hosts *
+hosts_get(struct dns_check *chk)
+{
+	if (chk->hosts == NULL)
+		chk->hosts = xcalloc(1, sizeof(*chk->hosts));
+	return chk->hosts;
 }
 
 /* The MX answer: NXDOMAIN, null MX, hosts to resolve, or the implicit MX. */
@@ -175,13 +225,14 @@ on_mx(struct dns_check *chk, const struct dns_result *res)
 {
 	const struct dns_answer *a = res->answer;
 
+	chk->dom_expires = res->expires;
 	if (res->status == ARES_ENOTFOUND) {
 		domain_set(chk, DOMAIN_NXDOMAIN, NULL);
 		return;
 	}
 	if (res->status == ARES_ENODATA) {
 		/* No MX: the domain itself is the implicit MX (RFC 5321 5.1). */
-		text_copy(chk->names[0], MX_HOST_LEN, chk->df->domain);
+		text_copy(hosts_get(chk)->names[0], MX_HOST_LEN, chk->df->domain);
 		chk->nnames = 1;
 		chk->none_state = DOMAIN_NOMAIL;
 		ask_addresses(chk);
@@ -196,7 +247,7 @@ on_mx(struct dns_check *chk, const struct dns_result *res)
 		return;
 	}
 	for (unsigned i = 0; i < a->n && i < MX_HOSTS_MAX; i++)
-		text_copy(chk->names[i], MX_HOST_LEN, dns_answer_host(a, i));
+		text_copy(hosts_get(chk)->names[i], MX_HOST_LEN, dns_answer_host(a, i));
 	chk->nnames = a->n < MX_HOSTS_MAX ? a->n : MX_HOSTS_MAX;
 	/* Hosts left out of a long answer might have addresses: never conclude "bad MX". */
 	chk->none_state = (a->flags & DNS_ANSWER_TRUNCATED) ? DOMAIN_TRANSIENT : DOMAIN_BADMX;
@@ -206,8 +257,9 @@ on_mx(struct dns_check *chk, const struct dns_result *res)
 static void
 on_addr(struct dns_check *chk, const struct dq *q, const struct dns_result *res)
 {
-	int *st = &chk->addr[q->idx][q->type == ns_t_a ? 0 : 1];
+	int *st = &chk->hosts->addr[q->idx][q->type == ns_t_a ? 0 : 1];
 
+	chk->dom_expires = expires_min(chk->dom_expires, res->expires);
 	if (res->status == ARES_SUCCESS)
 		*st = res->answer->n > 0 ? ADDR_HAS : ADDR_NONE;
 	else if (res->status == ARES_ENOTFOUND || res->status == ARES_ENODATA)
@@ -229,8 +281,8 @@ domain_finish(struct dns_check *chk)
 	if (chk->phase != PH_ADDR)
 		return;
 	for (size_t i = 0; i < chk->nnames; i++) {
-		states[2 * i] = chk->addr[i][0];
-		states[2 * i + 1] = chk->addr[i][1];
+		states[2 * i] = chk->hosts->addr[i][0];
+		states[2 * i + 1] = chk->hosts->addr[i][1];
 	}
 	domain_set(chk, mx_addr_verdict(states, chk->nnames * 2, chk->none_state),
 		   "address lookups failed or timed out");
@@ -267,8 +319,10 @@ check_finish(struct dns_check *chk, int deadline_hit)
 	for (struct dq *q = chk->qs; q; q = q->next)
 		q->chk = NULL;
 	chk->qs = NULL;
-	if (chk->phase != PH_DONE && chk->phase != PH_NONE)
+	if (chk->phase != PH_DONE && chk->phase != PH_NONE) {
+		chk->dom_expires = 0; /* drawn from a partial picture: never kept */
 		domain_finish(chk);
+	}
 	report(chk->df, deadline_hit, chk->fail_closed);
 	if (chk->deadline)
 		event_free(chk->deadline);
@@ -305,7 +359,7 @@ query_cb(void *arg, const struct dns_result *res)
 		void (*done)(void *) = chk->done;
 		void *darg = chk->arg;
 		check_finish(chk, 0);
-		free(chk);
+		check_free(chk);
 		done(darg);
 	}
 }
@@ -333,7 +387,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	mark_unanswered(chk);
 	check_finish(chk, 1);
-	free(chk);
+	check_free(chk);
 	done(darg);
 }
 
@@ -357,10 +411,17 @@ ask_all(struct dns_check *chk)
 		}
 		ask(chk, name, ns_t_a, Q_LIST, (int)i);
 	}
-	if (chk->df->domain[0]) {
+	if (chk->df->domain[0] && !domain_cached(chk)) {
 		chk->phase = PH_MX;
 		ask(chk, chk->df->domain, ns_t_mx, Q_MX, 0);
 	}
+}
+
+static void
+check_free(struct dns_check *chk)
+{
+	free(chk->hosts);
+	free(chk);
 }
 
 static struct dns_check *
@@ -392,7 +453,7 @@ dns_check_start(struct dns_resolver *r, const struct conf *conf, const struct fa
 	chk->starting = 0;
 	if (chk->pending == 0) { /* every answer was cached */
 		check_finish(chk, 0);
-		free(chk);
+		check_free(chk);
 		return 0;
 	}
 	chk->deadline = evtimer_new(dns_resolver_base(r), deadline_cb, chk);
@@ -410,7 +471,7 @@ dns_check_cancel(struct dns_check *chk)
 		q->chk = NULL;
 	if (chk->deadline)
 		event_free(chk->deadline);
-	free(chk);
+	check_free(chk);
 }
 
 /* Synchronous: ask, wait up to dns.timeout, finish. */
@@ -427,7 +488,7 @@ run_sync(struct dns_resolver *r, const struct conf *conf, struct dns_facts *df)
 	if (chk->pending > 0)
 		mark_unanswered(chk);
 	check_finish(chk, chk->pending > 0 || dns_now_ms() >= deadline);
-	free(chk);
+	check_free(chk);
 }
 
 void

@@ -9,6 +9,11 @@
  * the deadline is "lookup failed" (a list) or "transient" (the domain).
  * A failed list lookup is logged (rate-limited) and noted in the process's
  * dns_health; what it does to the mail (dns.fail) is decide()'s business.
+ *
+ * The recipient domain's state, once concluded from complete answers, is
+ * cached as one entry (DNS_T_DOMAIN_VERDICT) until the first of those
+ * answers expires: a warm request asks the cache once for the domain instead
+ * of MX, A and AAAA, and allocates only the check itself.
  */
 #ifndef OUTPOST_DNS_CHECK_H
 #define OUTPOST_DNS_CHECK_H

@@ -252,7 +252,9 @@ ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct rq *q = arg;
 	struct dns_answer a;
-	struct dns_result res = {0, &a, 0};
+	struct dns_result res = {0, &a, 0, 0};
+	uint32_t ttl;
+	int64_t now;
 
 	(void)timeouts;
 	q->r->pending--;
@@ -261,9 +263,11 @@ ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	if (!dns_status_is_answer(a.status)) {
 		if (status != ARES_ECANCELLED && status != ARES_EDESTRUCTION)
 			STAT_ADD(failures);
-	} else if (q->r->cache) {
-		dns_cache_put(q->r->cache, q->type, q->name, &a, cache_ttl(q->r, &a, abuf, alen),
-			      dns_now_ms());
+	} else if ((ttl = cache_ttl(q->r, &a, abuf, alen)) > 0) {
+		now = dns_now_ms();
+		res.expires = now + (int64_t)ttl * 1000;
+		if (q->r->cache)
+			dns_cache_put(q->r->cache, q->type, q->name, &a, ttl, now);
 	}
 	q->fn(q->arg, &res);
 	free(q);
@@ -273,11 +277,11 @@ void
 dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_result_fn fn, void *arg)
 {
 	struct dns_answer a;
-	struct dns_result res = {0, &a, 1};
+	struct dns_result res = {0, &a, 1, 0};
 	struct rq *q;
 	size_t n;
 
-	if (r->cache && dns_cache_get(r->cache, type, name, dns_now_ms(), &a)) {
+	if (r->cache && dns_cache_get_until(r->cache, type, name, dns_now_ms(), &a, &res.expires)) {
 		STAT_ADD(cache_hits);
 		res.status = a.status;
 		fn(arg, &res);
@@ -294,6 +298,25 @@ dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_resul
 	r->pending++;
 	ares_query(r->ch, name, ns_c_in, type, ares_cb, q);
 	timer_arm(r);
+}
+
+int
+dns_resolver_cache_get(struct dns_resolver *r, int type, const char *name, struct dns_answer *out)
+{
+	if (r->cache == NULL || !dns_cache_get(r->cache, type, name, dns_now_ms(), out))
+		return 0;
+	STAT_ADD(cache_hits);
+	return 1;
+}
+
+void
+dns_resolver_cache_put(struct dns_resolver *r, int type, const char *name,
+		       const struct dns_answer *a, int64_t expires_ms)
+{
+	int64_t now = dns_now_ms();
+
+	if (r->cache && expires_ms - now >= 1000)
+		dns_cache_put(r->cache, type, name, a, (uint32_t)((expires_ms - now) / 1000), now);
 }
 
 void

@@ -36,6 +36,8 @@ struct dns_result {
 		       ARES_ECONNREFUSED, an unreadable reply as ARES_EBADRESP, ...) */
 	const struct dns_answer *answer; /* what the reply says (answer.h); status repeated */
 	int cached;			 /* answered from the cache */
+	int64_t expires; /* an answer: until when it holds (dns_now_ms() clock, the TTL capped
+			    as the cache keeps it); 0 for a failure or an answer not kept */
 };
 
 typedef void (*dns_result_fn)(void *arg, const struct dns_result *res);
@@ -66,6 +68,19 @@ void dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_
  * DEADLINE_MS (dns_now_ms() clock) has passed; then cancel what is left.
  */
 void dns_resolver_wait(struct dns_resolver *r, int64_t deadline_ms);
+
+/*
+ * Conclusions drawn from several answers (dns_check's verdict on a recipient
+ * domain) are kept in the same cache under a type of their own (a private-use
+ * type number that no query asks for): get one (1 and *OUT, or 0; never a
+ * query), or keep one until EXPIRES_MS (dns_now_ms() clock).  No-ops without
+ * a cache.
+ */
+#define DNS_T_DOMAIN_VERDICT 65280
+int dns_resolver_cache_get(struct dns_resolver *r, int type, const char *name,
+			   struct dns_answer *out);
+void dns_resolver_cache_put(struct dns_resolver *r, int type, const char *name,
+			    const struct dns_answer *a, int64_t expires_ms);
 
 /* The loop an asynchronous resolver runs on (NULL: synchronous). */
 struct event_base *dns_resolver_base(const struct dns_resolver *r);

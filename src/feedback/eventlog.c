@@ -83,6 +83,11 @@ event_json(const struct outpost_event *ev, const char *node)
 		json_object_set_new(o, "recipients", json_integer(ev->recipients));
 	if (ev->window)
 		json_object_set(o, "window", ev->window);
+	set_opt(o, "address", ev->address);
+	set_opt(o, "list", ev->list);
+	set_opt(o, "zone", ev->zone);
+	set_opt(o, "code", ev->code);
+	set_opt(o, "meaning", ev->meaning);
 	return o;
 }
 

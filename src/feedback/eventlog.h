@@ -11,7 +11,9 @@
  *   node      this host's name
  * then only the fields the event has: class, dsn, reason, from, to, rate
  * (percent), window (an object: eligible, delivered, hard_bounces,
- * complaints, span_days).
+ * complaints, span_days); listing and delisting: address (ours), list (its
+ * name), zone, code (the answers, "127.0.0.2 127.0.0.4"; of a delisting: the
+ * listing that ended) and meaning ("SBL, XBL").
  *
  * Who writes: the feedback process (delivery, bounce, complaint, delay,
  * suppress, state from the log), outpostctl (the same from `ingest dsn|arf`
@@ -43,6 +45,7 @@ struct outpost_event {
 	double rate;	/* percent */
 	int recipients; /* send: the message's recipients; 0: left out */
 	json_t *window; /* borrowed; NULL: left out */
+	const char *address, *list, *zone, *code, *meaning; /* listing, delisting; NULL: left out */
 };
 
 /* The event as a JSON object (the caller owns it); NODE NULL: this host's name. */

@@ -18,6 +18,7 @@
 #include "feedback/follow.h"
 #include "feedback/hook.h"
 #include "feedback/ingest.h"
+#include "feedback/ipwatch.h"
 #include "feedback/reputation.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@ struct feedback {
 	struct ingest *ing;
 	struct follow *fol;
 	struct hooks *hooks;
+	struct ipwatch *watch; /* dns.monitor_addresses; NULL: off */
 	struct event_base *base;
 	struct event *ev_tick, *ev_term, *ev_int;
 	struct maillog_pos_rec last; /* the position last committed */
@@ -195,7 +197,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct feedback *fb = arg;
 
-	if (checkpoint(fb) < 0)
+	if (fb->fol && checkpoint(fb) < 0)
 		exit(1);
 	event_base_loopexit(fb->base, NULL);
 }
@@ -241,36 +243,49 @@ run_hook(const char *type, const char *account, const char *json, void *arg)
 	hooks_fire(fb->hooks, type, account, json);
 }
 
+/* Follow feedback.maillog (when set): the log's position, the ingest state, the first tick. */
 static void
-feedback_setup(struct feedback *fb)
+maillog_setup(struct feedback *fb)
 {
 	const struct conf *conf = fb->conf;
-	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
 	struct maillog_pos_rec pos;
 	struct timeval now = {0, 0};
 	char err[512], what[4400];
 
-	if ((fb->st = store_open(conf->store.path, &so, err, sizeof(err))) == NULL)
-		fatalx("feedback: %s", err);
 	if ((fb->rules = classify_load(conf->feedback.rules, err, sizeof(err))) == NULL)
 		fatalx("feedback: %s", err);
 	fb->ing = ingest_create(conf, fb->st, fb->rules);
 	fb->fol = follow_create(conf->feedback.maillog);
 	follow_resume(fb->fol, stored_position(fb, &pos), what, sizeof(what));
 	log_info("feedback: %s", what);
-	if ((fb->base = event_base_new()) == NULL)
-		fatalx("feedback: cannot create event base");
 	if (conf->feedback.event_log[0])
 		ingest_set_notify(fb->ing, on_note, fb);
-	fb->hooks = hooks_create(fb->base, conf);
-	event_set_hook_runner(run_hook, fb);
 	fb->next_expire = (int64_t)time(NULL) + 60; /* not in the way of a restart's catch-up */
 	fb->ev_tick = evtimer_new(fb->base, tick_cb, fb);
+	evtimer_add(fb->ev_tick, &now);
+}
+
+/* The process runs for feedback.maillog, dns.monitor_addresses, or both. */
+static void
+feedback_setup(struct feedback *fb)
+{
+	const struct conf *conf = fb->conf;
+	struct store_opts so = {conf->store.map_size, conf->store.max_readers, 0, 1};
+	char err[512];
+
+	if ((fb->st = store_open(conf->store.path, &so, err, sizeof(err))) == NULL)
+		fatalx("feedback: %s", err);
+	if ((fb->base = event_base_new()) == NULL)
+		fatalx("feedback: cannot create event base");
+	fb->hooks = hooks_create(fb->base, conf);
+	event_set_hook_runner(run_hook, fb);
+	if (conf->feedback.maillog[0])
+		maillog_setup(fb);
+	fb->watch = ipwatch_create(fb->base, conf, fb->st);
 	fb->ev_term = evsignal_new(fb->base, SIGTERM, signal_cb, fb);
 	fb->ev_int = evsignal_new(fb->base, SIGINT, signal_cb, fb);
 	event_add(fb->ev_term, NULL);
 	event_add(fb->ev_int, NULL);
-	evtimer_add(fb->ev_tick, &now);
 }
 
 void
@@ -288,7 +303,9 @@ feedback_main(const struct feedback_args *args)
 	if (getppid() == 1)
 		exit(0); /* the master died before we set PDEATHSIG */
 	event_base_dispatch(fb->base);
-	event_free(fb->ev_tick);
+	ipwatch_destroy(fb->watch);
+	if (fb->ev_tick)
+		event_free(fb->ev_tick);
 	event_free(fb->ev_term);
 	event_free(fb->ev_int);
 	hooks_destroy(fb->hooks);

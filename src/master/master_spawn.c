@@ -5,11 +5,10 @@
  * doubles from 1 s up to 60 s, reset once a worker has lived for 60 s.
  * Slots 0..max-1 are policy workers; the five after them are the milters
  * (milter.listen, milter.non_smtpd_listen), the feedback process
- * (feedback.maillog), the http process (http.listen) and the cluster process
- * (cluster.redis), each wanted when its setting is not empty and supervised
- * the same way.  The feedback, http and cluster processes are never doubled:
- * on reload they are stopped, and each one's successor (with the new
- * configuration) starts once it has exited.
+ * (feedback.maillog or dns.monitor_addresses), the http process (http.listen) and the cluster
+ * process (cluster.redis), each wanted when its setting is not empty and supervised the same way.
+ * The feedback, http and cluster processes are never doubled: on reload they are stopped, and each
+ * one's successor (with the new configuration) starts once it has exited.
  */
 #include "config.h"
 
@@ -29,6 +28,7 @@
 #include "util/xalloc.h"
 #include "cluster/cluster.h"
 #include "feedback/feedback.h"
+#include "feedback/ipwatch.h"
 #include "http/http.h"
 #include "milter/milter.h"
 #include "worker/worker.h"
@@ -206,7 +206,11 @@ extra_spec(const struct children *ch, const struct conf *conf, size_t i)
 		return conf->milter.listen;
 	if (i == SLOT_CLUSTER(ch))
 		return conf->cluster.redis;
-	return i == ch->max + 1 ? conf->milter.non_smtpd_listen : conf->feedback.maillog;
+	if (i == ch->max + 1)
+		return conf->milter.non_smtpd_listen;
+	if (conf->feedback.maillog[0] == '\0' && ipwatch_wanted(conf))
+		return "dns.monitor_addresses"; /* the feedback process watches our addresses */
+	return conf->feedback.maillog;
 }
 
 void

@@ -134,8 +134,6 @@ conn_decide(struct policy_conn *c)
 	evqueue_note(srv->events, srv->conf, &c->f, &v);
 	c->outlen = policy_reply_format(&v, c->out, sizeof(c->out));
 	c->outoff = 0;
-	free(c->df);
-	c->df = NULL;
 }
 
 static void conn_dns_done(void *arg);
@@ -159,7 +157,8 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 	policy_request_facts(&c->req, &c->f);
 	c->f.now = time(NULL);
 	if (srv->resolver) {
-		c->df = xmalloc(sizeof(*c->df));
+		if (c->df == NULL) /* one per connection, reused by each request */
+			c->df = xmalloc(sizeof(*c->df));
 		if (dns_check_start(srv->resolver, srv->conf, &c->f, c->df, conn_dns_done, c,
 				    &c->chk)) {
 			event_del(c->ev); /* read nothing more until this one is answered */

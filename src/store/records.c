@@ -341,6 +341,40 @@ rec_token_decode(const void *data, size_t len, struct token_rec *r)
 	return b.bad || (r->scope != TS_READ && r->scope != TS_WRITE) ? -1 : 0;
 }
 
+size_t
+rec_dnsbl_watch_encode(const struct dnsbl_watch_rec *r, uint8_t *buf, size_t len)
+{
+	struct rbuf b = WBUF(buf, len);
+
+	put_u8(&b, 1);
+	put_u8(&b, r->state);
+	put_i64(&b, r->since);
+	put_i64(&b, r->checked);
+	put_i64(&b, r->failing_since);
+	put_str(&b, r->codes);
+	put_str(&b, r->meaning);
+	put_str(&b, r->error);
+	return b.bad ? 0 : b.off;
+}
+
+int
+rec_dnsbl_watch_decode(const void *data, size_t len, struct dnsbl_watch_rec *r)
+{
+	struct rbuf b = RBUF(data, len);
+
+	memset(r, 0, sizeof(*r));
+	if (get_u8(&b) != 1)
+		return -1;
+	r->state = get_u8(&b);
+	r->since = get_i64(&b);
+	r->checked = get_i64(&b);
+	r->failing_since = get_i64(&b);
+	get_str(&b, r->codes, sizeof(r->codes));
+	get_str(&b, r->meaning, sizeof(r->meaning));
+	get_str(&b, r->error, sizeof(r->error));
+	return b.bad || r->state > 2 ? -1 : 0;
+}
+
 const char *
 stats_field_name(int field)
 {

@@ -111,6 +111,19 @@ struct token_rec {
 	char account[ACCOUNT_NAME_MAX];
 };
 
+/* DB_META "dnsbl_watch:" LIST '\0' ADDRESS: the last answer list LIST (its name) gave about
+ * one of our own sending addresses (dns.monitor_addresses; feedback/ipwatch.h). */
+#define DNSBL_WATCH_PREFIX "dnsbl_watch:"
+struct dnsbl_watch_rec {
+	uint8_t state;	       /* enum dnsbl_state: LISTED or NOT_LISTED; FAILED: never answered */
+	int64_t since;	       /* when STATE (and, listed, CODES) began */
+	int64_t checked;       /* the last check, answered or not */
+	int64_t failing_since; /* 0, or the first failure of the current run of failures */
+	char codes[128];       /* listed: the answers, "127.0.0.2 127.0.0.4" */
+	char meaning[200];     /* listed: what they mean, "SBL, XBL" */
+	char error[200];       /* failing: why */
+};
+
 #define RECORD_MAX 1024
 
 size_t rec_suppress_encode(const struct suppress_rec *r, uint8_t *buf, size_t len);
@@ -130,6 +143,8 @@ size_t rec_message_encode(const struct message_rec *r, uint8_t *buf, size_t len)
 int rec_message_decode(const void *data, size_t len, struct message_rec *r);
 size_t rec_token_encode(const struct token_rec *r, uint8_t *buf, size_t len);
 int rec_token_decode(const void *data, size_t len, struct token_rec *r);
+size_t rec_dnsbl_watch_encode(const struct dnsbl_watch_rec *r, uint8_t *buf, size_t len);
+int rec_dnsbl_watch_decode(const void *data, size_t len, struct dnsbl_watch_rec *r);
 
 const char *suppress_reason_name(int reason);
 int suppress_reason_parse(const char *name); /* -1 if unknown */

@@ -9,9 +9,11 @@ config pins dns.servers to one of those; only .test names are asked.
 import json
 import os
 import re
+import shutil
 import socket
 import struct
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -216,6 +218,17 @@ def cached_answers_make_no_query_at_the_server():
         time.sleep(2.1)
         eq(d.ask(**attrs), r, "after the TTL")
         check(NSD.queries() - mid >= 1, "the expired answer was not asked again")
+        # The recipient domain's verdict is one cache entry, kept no longer than the
+        # shortest-lived answer it was drawn from (mx.shortttl's A: 1 s).
+        attrs = dict(sasl_username="acme", client_address="192.0.2.1",
+                     recipient="u@shortttl.mx.test")
+        eq(d.ask(**attrs), "DUNNO", "deliverable domain")
+        mid = NSD.queries()
+        eq(d.ask(**dict(attrs, recipient="v@shortttl.mx.test")), "DUNNO", "cached verdict")
+        eq(NSD.queries() - mid, 0, "queries for a second recipient at the domain")
+        time.sleep(2.1)
+        eq(d.ask(**attrs), "DUNNO", "after the host address's TTL")
+        check(NSD.queries() - mid >= 1, "the domain's verdict outlived its MX host's address")
     finally:
         d.cleanup()
     # max_ttl = 0: nothing positive is kept; every request asks again.
@@ -529,6 +542,130 @@ def milter_runs_the_same_checks_synchronously():
         m.close()
     finally:
         d.cleanup()
+
+
+WATCH_ZONE = """$ORIGIN watch.test.
+$TTL 1
+@\tSOA\tns.watch.test. hostmaster.watch.test. %(serial)d 3600 600 86400 1
+@\tNS\tns.watch.test.
+ns\tA\t127.0.0.1
+%(records)s
+"""
+WATCH_HOOK = """#!/bin/sh
+out=%s
+{ echo "argv=$1"; echo "type=$OUTPOST_EVENT_TYPE"; echo "account=$OUTPOST_ACCOUNT";
+  echo "stdin=$(cat)"; } > "$out.$$.tmp"
+mv "$out.$$.tmp" "$out.$$"
+"""
+
+
+def write_watch_zone(path, serial, records):
+    with open(path, "w") as f:
+        f.write(WATCH_ZONE % {"serial": serial, "records": "\n".join(records)})
+
+
+def watch_events(d):
+    try:
+        with open(os.path.join(d.dir, "events.jsonl")) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def watch_hook_runs(d):
+    runs = []
+    for n in sorted(os.listdir(d.dir)):
+        if n.startswith("hook.out.") and not n.endswith(".tmp"):
+            with open(os.path.join(d.dir, n)) as f:
+                runs.append(dict(l.split("=", 1) for l in f.read().splitlines()))
+    return runs
+
+
+def watch_status(d, want_rc):
+    r = d.ctl("dnsbl", "status", "--json", check_rc=want_rc)
+    return {(o["address"], o["list"]): o for o in map(json.loads, r.stdout.splitlines())}
+
+
+@test
+def own_addresses_monitored_listing_and_delisting_events_and_hook():
+    zdir = tempfile.mkdtemp(prefix="outpost-watch-")
+    zone = os.path.join(zdir, "watch.test.zone")
+    # 198.51.100.7 listed (SBL), 2001:db8::7 listed (XBL), .8 not listed, .9 an error code.
+    write_watch_zone(zone, 1, [
+        "7.100.51.198\tA\t127.0.0.2",
+        "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2\tA\t127.0.0.4",
+        "9.100.51.198\tA\t127.255.255.254"])
+    nsd = dns_fixture.NsdServer([("watch.test", zone)]).start()
+    conf = ('dns = { servers = [ "%s" ]; monitor_interval = "1s"; monitor_addresses = '
+            '[ "198.51.100.7", "198.51.100.8", "198.51.100.9", "2001:db8::7" ]; };\n'
+            'dnsbl = ( { name = "watch"; zone = "watch.test"; query = "client"; '
+            'codes = [ "127.0.0.2-3=SBL", "127.0.0.4-7=XBL" ]; },\n'
+            '  { name = "dbl"; zone = "dbl.test"; query = "sender_domain"; } );\n'
+            # no maillog: the feedback process runs for the monitor alone
+            'feedback = { event_log = "events.jsonl"; hook = "hook.sh"; };\n' % nsd.server)
+    d = Daemon(conf, workers=1)
+    try:
+        with open(os.path.join(d.dir, "hook.sh"), "w") as f:
+            f.write(WATCH_HOOK % os.path.join(d.dir, "hook.out"))
+        os.chmod(os.path.join(d.dir, "hook.sh"), 0o755)
+        d.start()
+
+        def of(kind, addr):
+            return [e for e in watch_events(d) if e["type"] == kind and e["address"] == addr]
+        wait_for(lambda: of("listing", "198.51.100.7") and of("listing", "2001:db8::7"), 15,
+                 "listing events for both listed addresses")
+        ev = of("listing", "198.51.100.7")[0]
+        eq((ev["list"], ev["zone"], ev["code"], ev["meaning"], ev["account"]),
+           ("watch", "watch.test", "127.0.0.2", "SBL", None), "listing event")
+        eq(of("listing", "2001:db8::7")[0]["meaning"], "XBL", "IPv6 nibble query")
+        runs = wait_for(lambda: len(watch_hook_runs(d)) >= 2 and watch_hook_runs(d), 10,
+                        "the hook for both listings")
+        eq(sorted(r["argv"] for r in runs), ["listing", "listing"], "hook argv")
+        eq(sorted(json.loads(r["stdin"])["address"] for r in runs),
+           ["198.51.100.7", "2001:db8::7"], "hook stdin")
+        # Further rounds with the same answers announce nothing again; the error code is not a
+        # listing; the sender_domain list is never asked.
+        time.sleep(2.5)
+        eq(len(watch_events(d)), 2, "events after more rounds: %r" % watch_events(d))
+        st = watch_status(d, 1)
+        eq(sorted(st), sorted([(a, "watch") for a in ("198.51.100.7", "198.51.100.8",
+                                                       "198.51.100.9", "2001:db8::7")]),
+           "status rows: every address, client lists only")
+        eq((st[("198.51.100.7", "watch")]["state"], st[("198.51.100.7", "watch")]["code"]),
+           ("listed", "127.0.0.2"), "status of a listed address")
+        eq(st[("198.51.100.8", "watch")]["state"], "not_listed", "status of a clean address")
+        check(st[("198.51.100.7", "watch")]["since"], "since when")
+        eq(st[("198.51.100.9", "watch")]["state"], "failed", "an error code")
+        check("public or open resolver" in st[("198.51.100.9", "watch")]["error"],
+              st[("198.51.100.9", "watch")])
+        # A restart remembers: no second listing event.
+        d.stop()
+        d.start()
+        time.sleep(2.5)
+        eq(len(of("listing", "198.51.100.7")), 1, "a restart does not announce again")
+        # The zone changes: .7 delisted, .8 listed.
+        write_watch_zone(zone, 2, [
+            "8.100.51.198\tA\t127.0.0.3",
+            "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2\tA\t127.0.0.4"])
+        nsd.reload("watch.test")
+        wait_for(lambda: of("delisting", "198.51.100.7") and of("listing", "198.51.100.8"), 15,
+                 "delisting of .7 and listing of .8")
+        ev = of("delisting", "198.51.100.7")[0]
+        eq((ev["code"], ev["meaning"]), ("127.0.0.2", "SBL"), "a delisting names what ended")
+        wait_for(lambda: "delisting" in [r["argv"] for r in watch_hook_runs(d)], 10,
+                 "the hook for the delisting")
+        st = watch_status(d, 1)
+        eq(st[("198.51.100.7", "watch")]["state"], "not_listed", "delisted in status")
+        eq((st[("198.51.100.8", "watch")]["state"], st[("198.51.100.8", "watch")]["meaning"]),
+           ("listed", "SBL"), "newly listed in status")
+        text = d.ctl("dnsbl", "status", check_rc=1).stdout
+        check(re.search(r"198\.51\.100\.8\s+watch\s+LISTED\s+\S+\s+127\.0\.0\.3 \(SBL\)", text),
+              text)
+        eq(len(of("listing", "2001:db8::7")), 1, "unchanged listing not announced again")
+    finally:
+        d.cleanup()
+        nsd.cleanup()
+        shutil.rmtree(zdir, ignore_errors=True)
 
 
 def _can_connect(port):

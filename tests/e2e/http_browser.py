@@ -82,6 +82,14 @@ def main():
         def find(css):
             return wait_for(lambda: drv.find_elements(By.CSS_SELECTOR, css), 15, css)[0]
 
+        def text_of(css):
+            """The element's text, "" if the page re-rendered it between the find and the read."""
+            from selenium.common.exceptions import StaleElementReferenceException
+            try:
+                return find(css).text
+            except StaleElementReferenceException:
+                return ""
+
         def paused_shown():
             drv.get(base + "/#token=" + token)
             row = find('tr[data-account="beta"]')
@@ -111,7 +119,7 @@ def main():
             show = d.ctl_json("account", "show", "acme")[0]
             assert show["reason"] == "paused from the dashboard", show["reason"]
             assert show["history"][-1]["by"] == "api:browser", show["history"][-1]
-            wait_for(lambda: "paused" in find("#state").text, 10, "the page to show paused")
+            wait_for(lambda: "paused" in text_of("#state"), 10, "the page to show paused")
             drv.save_screenshot(os.path.join(LOGS, "http-paused.png"))
         step("pressing pause changes the state as outpostctl sees it", pause_pressed)
 

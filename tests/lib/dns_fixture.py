@@ -128,6 +128,13 @@ class NsdServer:
         finally:
             s.close()
 
+    def reload(self, zone):
+        """Read ZONE's file again (nsd-control reload), after a test rewrote it."""
+        r = subprocess.run([NSD_CONTROL, "-c", self.conf, "reload", zone], capture_output=True,
+                           text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("nsd-control reload: %s %s" % (r.stdout, r.stderr))
+
     def stats(self):
         """The server's counters (nsd-control stats_noreset) as a dict."""
         r = subprocess.run([NSD_CONTROL, "-c", self.conf, "stats_noreset"], capture_output=True,

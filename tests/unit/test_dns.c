@@ -21,6 +21,8 @@
 #include "dns/dns_facts.h"
 #include "dns/dnsbl.h"
 #include "dns/mx.h"
+#include "feedback/ipwatch.h"
+#include "store/records.h"
 
 #define A(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
 
@@ -475,6 +477,63 @@ test_decide_dns(void **state)
 	assert_int_equal(v.kind, VK_PASS);
 }
 
+/* The monitor of our own addresses: which answer after which is an event, and the record. */
+static void
+test_ipwatch_judge(void **state)
+{
+	static const struct {
+		int has_prev, prev_state;
+		const char *prev_codes;
+		int state;
+		const char *codes, *event;
+		int want_state, since_moves;
+	} cases[] = {
+	    {0, 0, "", DNSBL_NOT_LISTED, "", NULL, DNSBL_NOT_LISTED, 1},
+	    {0, 0, "", DNSBL_LISTED, "127.0.0.2", "listing", DNSBL_LISTED, 1},
+	    {0, 0, "", DNSBL_FAILED, "", NULL, DNSBL_FAILED, 1},
+	    {1, DNSBL_FAILED, "", DNSBL_NOT_LISTED, "", NULL, DNSBL_NOT_LISTED, 1},
+	    {1, DNSBL_NOT_LISTED, "", DNSBL_NOT_LISTED, "", NULL, DNSBL_NOT_LISTED, 0},
+	    {1, DNSBL_NOT_LISTED, "", DNSBL_LISTED, "127.0.0.2", "listing", DNSBL_LISTED, 1},
+	    {1, DNSBL_LISTED, "127.0.0.2", DNSBL_LISTED, "127.0.0.2", NULL, DNSBL_LISTED, 0},
+	    {1, DNSBL_LISTED, "127.0.0.2", DNSBL_LISTED, "127.0.0.2 127.0.0.4", "listing",
+	     DNSBL_LISTED, 1},
+	    {1, DNSBL_LISTED, "127.0.0.2", DNSBL_NOT_LISTED, "", "delisting", DNSBL_NOT_LISTED, 1},
+	    /* a failure is never a delisting: the listing stays */
+	    {1, DNSBL_LISTED, "127.0.0.2", DNSBL_FAILED, "", NULL, DNSBL_LISTED, 0},
+	};
+	uint8_t buf[RECORD_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dnsbl_watch_rec prev = {.state = (uint8_t)cases[i].prev_state, .since = 100},
+				       next, back;
+		const char *ev;
+		size_t n;
+		snprintf(prev.codes, sizeof(prev.codes), "%s", cases[i].prev_codes);
+		ev = ipwatch_judge(cases[i].has_prev ? &prev : NULL, cases[i].state, cases[i].codes,
+				   cases[i].state == DNSBL_FAILED ? "timeout" : "SBL", 200, &next);
+		if (cases[i].event == NULL)
+			assert_null(ev);
+		else
+			assert_string_equal(ev, cases[i].event);
+		assert_int_equal(next.state, cases[i].want_state);
+		assert_int_equal(next.since,
+				 cases[i].since_moves || !cases[i].has_prev ? 200 : 100);
+		assert_int_equal(next.checked, 200);
+		assert_int_equal(next.failing_since, cases[i].state == DNSBL_FAILED ? 200 : 0);
+		n = rec_dnsbl_watch_encode(&next, buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_int_equal(rec_dnsbl_watch_decode(buf, n, &back), 0);
+		assert_int_equal(back.state, next.state);
+		assert_int_equal(back.since, next.since);
+		assert_int_equal(back.failing_since, next.failing_since);
+		assert_string_equal(back.codes, next.codes);
+		assert_string_equal(back.meaning, next.meaning);
+		assert_string_equal(back.error, next.error);
+		assert_int_equal(rec_dnsbl_watch_decode(buf, n - 1, &back), -1);
+	}
+}
+
 int
 main(void)
 {
@@ -484,6 +543,7 @@ main(void)
 	    cmocka_unit_test(test_answer_ttl),	    cmocka_unit_test(test_answer_parse),
 	    cmocka_unit_test(test_cache),	    cmocka_unit_test(test_cache_shared),
 	    cmocka_unit_test(test_mx_helpers),	    cmocka_unit_test(test_decide_dns),
+	    cmocka_unit_test(test_ipwatch_judge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
