@@ -22,7 +22,15 @@
 # started through tests/lib/dns_fixture.py serves the recipient domains
 # domN.test, each with an MX host that has an address, and the bl.test list,
 # on which no client is listed; the warm-up fills the host's shared DNS
-# cache.  DNS=0: dns.bounce_prevention = false and no lists: no DNS at all).
+# cache.  DNS=0: dns.bounce_prevention = false and no lists: no DNS at all),
+# HTTP_LOAD=0 (N > 0: outpostd also runs its http process, with 100,000 more
+# global suppression entries, and every concurrency is run twice: as above,
+# then again while bench/http_bench.py loads GET /v1/suppression/{address} at
+# concurrency N on the same CPUs; the table adds the figures under that load),
+# HTTP_QUERY= (appended to each request's path: "?account=acct1" looks in that
+# account's list only; without it every scope is looked in, one seek for each
+# of the ACCOUNTS lists), HTTP_RATE=0 (N > 0: the http load is capped at N
+# requests/s in all; 0: as many as the CPUs allow).
 set -eu
 
 DURATION=${DURATION:-10}
@@ -35,6 +43,9 @@ HIT=${HIT:-0.10}
 ACCOUNTS=${ACCOUNTS:-10000}
 SUPPRESSED=${SUPPRESSED:-1000000}
 PAUSE_EVERY=${PAUSE_EVERY:-100}
+HTTP_LOAD=${HTTP_LOAD:-0}
+HTTP_QUERY=${HTTP_QUERY:-}
+HTTP_RATE=${HTTP_RATE:-0}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # The build tree: $BUILD, else build/ (dev.sh's out-of-tree build), else the source tree.
@@ -52,6 +63,7 @@ OUT_PID=
 NULL_PID=
 SAMPLER_PID=
 NSD_PID=
+HTTP_PID=
 DNS=${DNS:-1}
 
 log() {
@@ -78,6 +90,7 @@ stop_pid() {
 
 cleanup() {
 	stop_pid "$SAMPLER_PID"
+	stop_pid "$HTTP_PID"
 	stop_pid "$OUT_PID"
 	stop_pid "$NULL_PID"
 	stop_pid "$NSD_PID"
@@ -156,6 +169,9 @@ make -C "$BUILD" -s bench >/dev/null
 TMP=$(mktemp -d /tmp/outpost-bench.XXXXXX)
 PORT_OUT=$(free_port "${PORT:-20040}")
 PORT_NULL=$(free_port $((PORT_OUT + 1)))
+PORT_HTTP=$(free_port $((PORT_NULL + 1)))
+HTTP_CONF='http = { listen = ""; };'
+[ "$HTTP_LOAD" -gt 0 ] && HTTP_CONF="http = { listen = \"inet:127.0.0.1:$PORT_HTTP\"; };"
 
 # ---- DNS: the recipient domains of policy_bench (dom0.test .. dom99.test) --
 # Written as a zone "test." next to the fixture's own zones (bl.test, ...).
@@ -192,7 +208,7 @@ user = "";
 pidfile = "$TMP/outpostd.pid";
 control_socket = "$TMP/outpostd.ctl";
 store = { path = "$TMP/db"; };
-http = { listen = ""; };
+$HTTP_CONF
 policy = { listen = "inet:127.0.0.1:$PORT_OUT"; workers = $WORKERS; };
 $DNS_CONF
 EOF
@@ -214,6 +230,12 @@ t1=$(now)
 IMPORT_S=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
 IMPORT_RATE=$(echo "$t0 $t1 $SUPPRESSED" | awk '{printf "%.0f", $3 / ($2 - $1)}')
 log "suppress import: $SUPPRESSED entries in $IMPORT_S s ($IMPORT_RATE entries/s)"
+if [ "$HTTP_LOAD" -gt 0 ]; then # what bench/http_bench.py asks for, as run-http.sh seeds it
+	python3 -c 'import sys
+for i in range(0, 200000, 2): sys.stdout.write("bench%06d@bench.test,bounce\n" % i)' |
+		"$CTL" -c "$CONF" suppress import - --format csv >/dev/null
+	HTTP_TOKEN=$("$CTL" -c "$CONF" token add bench --scope read | tail -n 1)
+fi
 
 # ---- start the servers ---------------------------------------------------
 "$OUTPOSTD" -f -c "$CONF" >"$TMP/outpostd.log" 2>&1 &
@@ -223,12 +245,23 @@ wait_port "$PORT_OUT" "$OUT_PID" || { cat "$TMP/outpostd.log" >&2; die "outpostd
 NULL_PID=$!
 wait_port "$PORT_NULL" "$NULL_PID" || die "null_policy did not start"
 log "outpostd pid $OUT_PID on :$PORT_OUT, null_policy pid $NULL_PID on :$PORT_NULL, $WORKERS workers each"
+if [ "$HTTP_LOAD" -gt 0 ]; then
+	wait_port "$PORT_HTTP" "$OUT_PID" || { cat "$TMP/outpostd.log" >&2; die "the http listener did not start"; }
+	log "http on :$PORT_HTTP, loaded at concurrency $HTTP_LOAD in the second run of each concurrency"
+fi
 
 # ---- seed: accounts by auto-creation, then pauses --------------------------
 log "warm-up: one request per account ($ACCOUNTS)"
-run_gen warmup "$PORT_OUT" 8 -W >"$TMP/warmup.out" || { cat "$TMP/warmup.out" >&2; die "warm-up failed"; }
-sleep 1 # the workers' ledgers flush every 100 ms
-NACC=$("$CTL" -c "$CONF" account list | wc -l)
+# A worker's ledger holds 8,192 notes between its flushes (every 100 ms): when
+# one worker gets most of a fast warm-up, some new accounts are dropped (and
+# logged); the next pass creates those.  At most three passes.
+w=0 NACC=0
+while [ $w -lt 3 ] && [ "$NACC" -lt "$ACCOUNTS" ]; do
+	run_gen warmup "$PORT_OUT" 8 -W >"$TMP/warmup.out" || { cat "$TMP/warmup.out" >&2; die "warm-up failed"; }
+	sleep 1 # the workers' ledgers flush every 100 ms
+	NACC=$("$CTL" -c "$CONF" account list | wc -l)
+	w=$((w + 1))
+done
 [ "$NACC" -ge "$ACCOUNTS" ] || die "only $NACC accounts after the warm-up (want $ACCOUNTS)"
 i=0 npaused=0
 while [ $i -lt "$ACCOUNTS" ]; do
@@ -259,6 +292,21 @@ while [ $r -le "$REPEAT" ]; do
 		SAMPLER_PID=
 		sed "s/\$/ load=$(cut -d' ' -f1 /proc/loadavg)/" "$TMP/run.out" |
 			tee -a "$TMP/results" | grep '^result' | cut -d' ' -f2,4,8-14,17- >&2
+		[ "$HTTP_LOAD" -gt 0 ] || continue
+		# The same run while the API is under load: http_bench runs a little
+		# longer than the generator, so the load covers the whole run.
+		python3 "$ROOT/bench/http_bench.py" "$PORT_HTTP" "$HTTP_TOKEN" "$HTTP_LOAD" \
+			$((2 * DURATION + 3)) 200000 "$HTTP_QUERY" "$HTTP_RATE" >"$TMP/http.out" 2>&1 &
+		HTTP_PID=$!
+		sleep 1
+		run_gen nullhttp "$PORT_NULL" "$c" -s "127.0.0.1:$PORT_OUT" -L outposthttp \
+			-d "$DURATION" -i "$SLICE" >"$TMP/run.out" ||
+			{ cat "$TMP/run.out" >&2; die "concurrency $c under http load failed"; }
+		wait "$HTTP_PID" || { cat "$TMP/http.out" >&2; die "http_bench failed"; }
+		HTTP_PID=
+		sed "s/\$/ load=$(cut -d' ' -f1 /proc/loadavg)/" "$TMP/run.out" |
+			tee -a "$TMP/results" | grep '^result' | cut -d' ' -f2,4,8-14,17- >&2
+		echo "http conc=$c $(cat "$TMP/http.out")" | tee -a "$TMP/http_results" >&2
 	done
 	r=$((r + 1))
 done
@@ -272,9 +320,11 @@ median_run() {
 }
 
 # Median over the rounds of outpost/null requests/s at concurrency $1, each
-# round's pair measured in the same run (so under the same background load).
+# round's pair measured in the same run (so under the same background load);
+# $2 "http": the runs under http load.
 paired_ratio() {
-	grep "^result .* conc=$1 " "$TMP/results" | tr ' ' '\n' | sed -n 's/^rps=//p' |
+	grep -E "^result label=(null|outpost)${2:-} .* conc=$1 " "$TMP/results" | tr ' ' '\n' |
+		sed -n 's/^rps=//p' |
 		paste - - | awk '{ printf "%.1f\n", 100 * $2 / $1 }' | sort -n |
 		awk '{ l[NR] = $0 } END { printf "%.0f", l[int((NR + 1) / 2)] }'
 }
@@ -312,6 +362,22 @@ for c in $CONCS; do
 		"$(field "$n" p50_us) / $(field "$n" p99_us) / $(field "$n" p999_us)" \
 		"$(field "$o" p50_us) / $(field "$o" p99_us) / $(field "$o" p999_us)"
 done
+if [ "$HTTP_LOAD" -gt 0 ]; then
+	echo
+	echo "the same while bench/http_bench.py loads GET /v1/suppression/{address}$HTTP_QUERY at concurrency $HTTP_LOAD$([ "$HTTP_RATE" = 0 ] || echo ", $HTTP_RATE requests/s at most"):"
+	printf '%5s %9s %11s %6s   %-24s %13s   %s\n' conc "null r/s" "outpost r/s" ratio \
+		"outpost latency" "of unloaded" "http"
+	for c in $CONCS; do
+		n=$(median_run nullhttp "$c")
+		o=$(median_run outposthttp "$c")
+		q=$(median_run outpost "$c")
+		printf '%5s %9s %11s %5s%%   %-24s %12s%%   %s\n' "$c" "$(field "$n" rps)" \
+			"$(field "$o" rps)" "$(paired_ratio "$c" http)" \
+			"$(field "$o" p50_us) / $(field "$o" p99_us) / $(field "$o" p999_us)" \
+			"$(echo "$(field "$o" rps) $(field "$q" rps)" | awk '{ printf "%.0f", 100 * $1 / $2 }')" \
+			"$(grep "^http conc=$c " "$TMP/http_results" | tail -n 1 | grep -o '[0-9]* requests/s')"
+	done
+fi
 echo
 echo "connections per worker process (sampled every 0.5 s):"
 for c in $CONCS; do
@@ -319,4 +385,4 @@ for c in $CONCS; do
 done
 echo
 echo "outpost replies:"
-grep "^replies label=outpost" "$TMP/results" | sed "s/^replies label=outpost/ /; s/ load=.*//"
+grep "^replies label=outpost " "$TMP/results" | sed "s/^replies label=outpost/ /; s/ load=.*//"

@@ -135,6 +135,37 @@ async function suppressions(name, filter) {
       el("td", {}, e.first_seen), el("td", {}, e.expires || "never")))));
 }
 
+/* What an event says beyond its type: "user-unknown 5.1.1: 550 …", "active → paused: …". */
+function eventDetail(e) {
+  const parts = [];
+  if (e.from || e.to) parts.push((e.from || "?") + " → " + (e.to || "?"));
+  if (e.class) parts.push(e.class);
+  if (e.dsn) parts.push(e.dsn);
+  if (e.rate !== undefined) parts.push(pct(e.rate));
+  const head = parts.join(" ");
+  if (!e.reason) return head;
+  return head && !e.reason.startsWith(head) ? head + ": " + e.reason : e.reason;
+}
+
+/* The account's recent events (bounces, complaints, refusals, state changes), newest first. */
+async function recentEvents(name) {
+  let data;
+  try {
+    data = await api("GET", "/v1/events?limit=50&account=" + encodeURIComponent(name));
+  } catch (e) {
+    return el("p", { class: "error", id: "events" }, "Events: " + e.message);
+  }
+  if (!data.enabled) return el("p", { class: "muted", id: "events" }, "No event log is configured (feedback.event_log).");
+  if (!data.events.length) return el("p", { class: "muted", id: "events" }, "No recent events.");
+  return el("table", { id: "events" },
+    el("thead", {}, el("tr", {}, ["Time", "Event", "Recipient", "Detail"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, data.events.slice().reverse().map((e) => el("tr", { "data-type": e.type, class: "event " + e.type },
+      el("td", { "data-label": "Time" }, e.ts.replace("T", " ").replace(/\.\d+Z$/, "Z")),
+      el("td", { "data-label": "Event" }, e.type),
+      el("td", { "data-label": "Recipient" }, e.recipient || "—"),
+      el("td", { "data-label": "Detail" }, eventDetail(e))))));
+}
+
 async function accountPage(name) {
   const enc = encodeURIComponent(name);
   const [a, stats] = await Promise.all([api("GET", "/v1/accounts/" + enc), api("GET", "/v1/accounts/" + enc + "/stats?from=7d&step=6h")]);
@@ -150,6 +181,7 @@ async function accountPage(name) {
     : el("p", { class: "muted" }, "A read-only token: state changes need a write token.");
   const search = el("input", { id: "supp-search", placeholder: "search addresses", "aria-label": "search suppressions" });
   const suppBox = el("div", {}, await suppressions(name, ""));
+  const events = await recentEvents(name);
   search.addEventListener("input", async () => suppBox.replaceChildren(await suppressions(name, search.value.trim())));
   main.replaceChildren(
     el("p", {}, el("a", { href: "#/" }, "← accounts")),
@@ -167,6 +199,7 @@ async function accountPage(name) {
     el("h2", {}, "History"),
     el("table", { id: "history" }, el("tbody", {}, a.history.slice().reverse().map((h) =>
       el("tr", {}, el("td", {}, h.time), el("td", {}, h.from + " → " + h.to), el("td", {}, h.by), el("td", {}, h.reason))))),
+    el("h2", {}, "Recent events"), events,
     el("h2", {}, "Suppression list"), search, suppBox);
   drawChart(stats);
 }

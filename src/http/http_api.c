@@ -1,6 +1,6 @@
 /*
  * http_api -- the JSON API v1 (doc/openapi.yaml): accounts, suppression,
- * status.  Each handler translates HTTP into the calls outpostctl makes
+ * events, status.  Each handler translates HTTP into the calls outpostctl makes
  * (account_view.h, suppress.h, suppress_view.h, control_client.h): one
  * implementation, two front doors.
  */
@@ -16,11 +16,13 @@
 #include "http_int.h"
 #include "account/account.h"
 #include "feedback/eventlog.h"
+#include "feedback/eventlog_read.h"
 #include "account/account_view.h"
 #include "master/control_client.h"
 #include "suppress/suppress.h"
 #include "suppress/suppress_io.h"
 #include "suppress/suppress_view.h"
+#include "util/log.h"
 #include "util/text.h"
 #include "util/xalloc.h"
 
@@ -29,6 +31,7 @@
 #define IMPORT_BATCH 10000
 #define IMPORT_ERRORS_MAX 20
 #define STATS_POINTS_MAX 2000
+#define EVENTS_SCAN_MAX (32 << 20) /* bytes of the event log one request reads at most */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -870,6 +873,85 @@ api_suppression(struct http_req *r)
 	}
 }
 
+/* ---- /v1/events --------------------------------------------------------- */
+
+/* ?type=bounce,complaint as a mask of event_type_parse() bits; 0 ok, -1 after a 400. */
+static int
+types_param(struct http_req *r, unsigned *mask)
+{
+	const char *v = http_query(r, "type");
+	char buf[256], *save = NULL, *t;
+	int i;
+
+	*mask = 0;
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (text_copy(buf, sizeof(buf), v) < 0)
+		goto bad;
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if ((i = event_type_parse(t)) < 0)
+			goto bad;
+		*mask |= 1u << i;
+	}
+	return 0;
+bad:
+	http_bad_field(r, "type",
+		       "type must be a comma-separated list of send, refusal, delivery, bounce, "
+		       "complaint, delay, state, suppress, listing, delisting");
+	return -1;
+}
+
+/* The filters of GET /v1/events into F; 0 ok, -1 after replying. */
+static int
+events_params(struct http_req *r, struct eventlog_filter *f)
+{
+	const char *limit = http_query(r, "limit");
+	int64_t since;
+	char *end;
+	long n = LIST_LIMIT_DEFAULT;
+
+	if (scope_param(r, http_query(r, "account"), &f->account) < 0 ||
+	    types_param(r, &f->types) < 0 || time_param(r, "since", 0, &since) < 0)
+		return -1;
+	if (limit && ((n = strtol(limit, &end, 10)) < 1 || n > LIST_LIMIT_MAX || *end)) {
+		http_bad_field(r, "limit", "limit must be 1 .. %d", LIST_LIMIT_MAX);
+		return -1;
+	}
+	f->limit = (size_t)n;
+	f->since_ms = since > 0 ? since * 1000 : 0;
+	f->scan_max = EVENTS_SCAN_MAX;
+	return 0;
+}
+
+static struct log_rl events_rl = LOG_RL_INIT(1);
+
+/* GET /v1/events?account=&since=&type=&limit= : the newest events of feedback.event_log,
+ * oldest first; no event log configured is an empty list with "enabled": false. */
+static void
+api_events(struct http_req *r)
+{
+	const char *path = r->srv->conf->feedback.event_log;
+	struct eventlog_filter f = {0};
+	json_t *events = NULL;
+	int truncated = 0;
+
+	if (r->method != EVHTTP_REQ_GET) {
+		method_not_allowed(r, "GET");
+		return;
+	}
+	if (events_params(r, &f) < 0)
+		return;
+	if (path[0] && eventlog_recent(path, &f, &events, &truncated) < 0) {
+		if (log_allow(&events_rl))
+			log_warn("http: event log %s", path);
+		http_problem(r, 503, "the event log cannot be read");
+		return;
+	}
+	http_reply_json(r, 200,
+			json_pack("{s:o, s:b, s:b}", "events", events ? events : json_array(),
+				  "enabled", path[0] != '\0', "truncated", truncated));
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 /* Only the import may send a large body; evhttp has read it whole already. */
@@ -909,6 +991,8 @@ http_api(struct http_req *r)
 		api_accounts(r);
 	} else if (strcmp(r->seg[0], "suppression") == 0) {
 		api_suppression(r);
+	} else if (strcmp(r->seg[0], "events") == 0 && r->nseg == 1) {
+		api_events(r);
 	} else {
 		http_problem(r, 404, "no such path");
 	}

@@ -23,10 +23,10 @@ API = OpenAPI(os.path.join(SRCDIR, "doc", "openapi.yaml"))
 class Http:
     """A daemon with an http listener, and a client that checks every answer."""
 
-    def __init__(self, extra=""):
+    def __init__(self, extra="", sections=""):
         self.port = free_port()
-        self.d = Daemon(conf_extra='http = { listen = "inet:127.0.0.1:%d"; web_root = "%s"; %s };'
-                        % (self.port, os.path.join(SRCDIR, "web"), extra), workers=1)
+        self.d = Daemon(conf_extra='http = { listen = "inet:127.0.0.1:%d"; web_root = "%s"; %s };\n%s'
+                        % (self.port, os.path.join(SRCDIR, "web"), extra, sections), workers=1)
 
     def start(self):
         self.d.start()
@@ -341,12 +341,97 @@ def sigterm_exit_zero_restart_and_reload():
         h.d.ctl("reload", check_rc=0)
 
         def limited():
-            codes = [h.call("GET", "/v1/accounts", token=t)[0] for _ in range(2)]
+            try:
+                codes = [h.call("GET", "/v1/accounts", token=t)[0] for _ in range(2)]
+            except OSError:  # the old http process closed the connection as it exited
+                return False
             return 429 in codes
         wait_for(limited, 10, "the reloaded rate limit")
         eq(h.d.stop(), 0, "outpostd exit status")
         tail = h.d.logtext().split("stopping")[-1]
         check("http" not in tail or ("exited with" not in tail and "killed" not in tail), tail)
+    finally:
+        h.stop()
+
+
+RULES = os.path.join(SRCDIR, "etc", "outpost-bounce.rules")
+
+
+@test
+def events_read_from_the_event_log():
+    h = Http(sections='feedback = { rules = "%s"; event_log = "events.jsonl"; };' % RULES)
+    d = h.d
+    try:
+        d.ctl("account", "add", "acme", check_rc=0)
+        d.ctl("account", "add", "beta", check_rc=0)
+        d.ctl("account", "pause", "beta", "--reason", "bounce rate 12%", check_rc=0)
+        d.ctl("event", "bounce", "--account", "acme", "--recipient", "gone@x.test", "--dsn", "5.1.1",
+              "--reason", "550 5.1.1 user unknown", check_rc=0)
+        d.ctl("event", "complaint", "--account", "beta", "--recipient", "angry@x.test", check_rc=0)
+        # a refusal as the policy workers write it (the same schema, one line)
+        with open(os.path.join(d.dir, "events.jsonl"), "a") as f:
+            f.write(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S.999Z", time.gmtime()),
+                                "type": "refusal", "account": "acme", "recipient": "x@spam.test",
+                                "queue_id": None, "node": "mx1", "reason": "suppressed"},
+                               separators=(",", ":")) + "\n")
+        h.start()
+        w = h.token("ops", "write")
+        bound = h.token("acme-portal", "read", "acme")
+        st, body = h.call("GET", "/v1/events", token=w, want=200)
+        eq((body["enabled"], body["truncated"]), (True, False), "flags")
+        evs = body["events"]
+        eq([(e["type"], e["account"]) for e in evs],
+           [("state", "beta"), ("bounce", "acme"), ("suppress", "acme"), ("complaint", "beta"),
+            ("suppress", "beta"), ("refusal", "acme")], "every event, oldest first")
+        eq((evs[0]["from"], evs[0]["to"], evs[0]["reason"]), ("active", "paused", "bounce rate 12%"),
+           "the state event")
+        eq((evs[1]["recipient"], evs[1]["dsn"]), ("gone@x.test", "5.1.1"), "the bounce event")
+        with open(os.path.join(d.dir, "events.jsonl")) as f:
+            eq(evs, [json.loads(line) for line in f], "the lines of the log, in its order")
+        st, body = h.call("GET", "/v1/events?account=acme", token=w, want=200)
+        eq([e["type"] for e in body["events"]], ["bounce", "suppress", "refusal"], "account filter")
+        st, body = h.call("GET", "/v1/events?type=bounce,complaint", token=w, want=200)
+        eq([e["type"] for e in body["events"]], ["bounce", "complaint"], "type filter")
+        st, body = h.call("GET", "/v1/events?limit=2", token=w, want=200)
+        eq([e["type"] for e in body["events"]], ["suppress", "refusal"], "the newest two")
+        st, body = h.call("GET", "/v1/events?since=1h", token=w, want=200)
+        eq(len(body["events"]), 6, "since a duration")
+        future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        st, body = h.call("GET", "/v1/events?since=" + future, token=w, want=200)
+        eq(body["events"], [], "since an RFC 3339 time")
+        # an account-bound token sees its own account's events only
+        st, body = h.call("GET", "/v1/events", token=bound, want=200)
+        eq({e["account"] for e in body["events"]}, {"acme"}, "bound token")
+        eq(len(body["events"]), 3, "bound token: every acme event")
+        h.call("GET", "/v1/events?account=beta", token=bound, want=403)
+        # the API's own state change is an event too
+        h.call("POST", "/v1/accounts/acme/pause", {"reason": "api pause"}, token=w, want=200)
+        st, body = h.call("GET", "/v1/events?account=acme&type=state", token=w, want=200)
+        eq([(e["to"], e["reason"]) for e in body["events"]], [("paused", "api pause")], "API event")
+        for bad, field in (("type=bogus", "type"), ("limit=0", "limit"), ("limit=1001", "limit"),
+                           ("since=yesterday", "since"), ("account=bad%20name", "account")):
+            st, p = h.call("GET", "/v1/events?" + bad, token=w, want=400)
+            eq(p.get("field"), field, bad)
+        h.call("GET", "/v1/events", want=401)
+    finally:
+        h.stop()
+
+
+@test
+def events_without_an_event_log_and_an_unreadable_one():
+    h = Http().start()
+    try:
+        t = h.token("ro", "read")
+        st, body = h.call("GET", "/v1/events?account=acme", token=t, want=200)
+        eq(body, {"events": [], "enabled": False, "truncated": False}, "no event log configured")
+    finally:
+        h.stop()
+    h = Http(sections='feedback = { event_log = "evdir"; };')
+    try:
+        os.mkdir(os.path.join(h.d.dir, "evdir"))
+        h.start()
+        t = h.token("ro", "read")
+        h.call("GET", "/v1/events", token=t, want=503)
     finally:
         h.stop()
 

@@ -3,9 +3,11 @@
 chromium-driver with python3-selenium, against the real outpostd.
 
 Seeded: account "acme" (active, with a week of deliveries and bounces from a
-Postfix log ingested by outpostctl) and "beta" (paused, with a reason).
+Postfix log ingested by outpostctl, and a bounce and a refusal in the event
+log) and "beta" (paused, with a reason).
 Checked from the outside: the accounts page shows beta as paused, in words,
-with its reason; acme's page draws a chart (a canvas with pixels on it);
+with its reason; acme's page draws a chart (a canvas with pixels on it) and
+lists its recent events (/v1/events) with the bounce and the refusal;
 pressing pause with a reason on acme changes its state as `outpostctl account
 show --json` sees it.  Screenshots go to tests/logs/.
 Prints "ok N - ..." / "not ok N - ..." and "N passed, N failed".
@@ -57,10 +59,12 @@ def main():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException
 
     os.makedirs(LOGS, exist_ok=True)
     port = free_port()
-    d = Daemon('http = { listen = "inet:127.0.0.1:%d"; web_root = "%s"; };\nfeedback = { rules = "%s"; };'
+    d = Daemon('http = { listen = "inet:127.0.0.1:%d"; web_root = "%s"; };\n'
+               'feedback = { rules = "%s"; event_log = "events.jsonl"; };'
                % (port, os.path.join(SRCDIR, "web"), RULES), workers=1)
     drv = None
     try:
@@ -68,6 +72,12 @@ def main():
         d.ctl("account", "add", "beta", check_rc=0)
         d.ctl("account", "pause", "beta", "--reason", "bounce rate 12.5% over 800 emails", check_rc=0)
         d.ctl("ingest", "log", "-", input=maillog("acme", 40, 3), check_rc=0)
+        d.ctl("event", "bounce", "--account", "acme", "--recipient", "gone@dest.test", "--dsn", "5.1.1",
+              "--reason", "550 5.1.1 user unknown", check_rc=0)
+        with open(os.path.join(d.dir, "events.jsonl"), "a") as f:  # as the policy workers write one
+            f.write('{"ts":"%s","type":"refusal","account":"acme","recipient":"old@dest.test",'
+                    '"queue_id":null,"node":"mx1","reason":"suppressed: bounce"}\n'
+                    % time.strftime("%Y-%m-%dT%H:%M:%S.500Z", time.gmtime()))
         token = d.ctl("token", "add", "browser", "--scope", "write", check_rc=0).stdout.split()[-1]
         d.start()
         base = "http://127.0.0.1:%d" % port
@@ -82,13 +92,12 @@ def main():
         def find(css):
             return wait_for(lambda: drv.find_elements(By.CSS_SELECTOR, css), 15, css)[0]
 
-        def text_of(css):
-            """The element's text, "" if the page re-rendered it between the find and the read."""
-            from selenium.common.exceptions import StaleElementReferenceException
+        def shows(css, text):
+            """CSS's element has TEXT (the page may re-render it meanwhile: look again)."""
             try:
-                return find(css).text
+                return text in find(css).text
             except StaleElementReferenceException:
-                return ""
+                return False
 
         def paused_shown():
             drv.get(base + "/#token=" + token)
@@ -108,8 +117,17 @@ def main():
                 "const p = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
                 "for (let i = 3; i < p.length; i += 4) if (p[i]) return true; return false;"), 15, "pixels")
             assert canvas.size["height"] > 50, canvas.size
-            drv.save_screenshot(os.path.join(LOGS, "http-account.png"))
         step("the account page draws a chart", chart_drawn)
+
+        def events_listed():
+            row = find('#events tr[data-type="bounce"]')
+            assert "gone@dest.test" in row.text and "5.1.1" in row.text, row.text
+            row = find('#events tr[data-type="refusal"]')
+            assert "old@dest.test" in row.text and "suppressed: bounce" in row.text, row.text
+            drv.set_window_size(1200, 1500)
+            drv.save_screenshot(os.path.join(LOGS, "http-account.png"))  # doc/dashboard.png
+            drv.set_window_size(1200, 900)
+        step("the account page lists its recent events, refusals included", events_listed)
 
         def pause_pressed():
             find("#reason").send_keys("paused from the dashboard")
@@ -119,7 +137,7 @@ def main():
             show = d.ctl_json("account", "show", "acme")[0]
             assert show["reason"] == "paused from the dashboard", show["reason"]
             assert show["history"][-1]["by"] == "api:browser", show["history"][-1]
-            wait_for(lambda: "paused" in text_of("#state"), 10, "the page to show paused")
+            wait_for(lambda: shows("#state", "paused"), 10, "the page to show paused")
             drv.save_screenshot(os.path.join(LOGS, "http-paused.png"))
         step("pressing pause changes the state as outpostctl sees it", pause_pressed)
 
