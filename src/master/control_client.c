@@ -7,13 +7,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control_client.h"
 #include "util/xalloc.h"
 
-char *
-control_ask(const char *path, const char *cmd)
+/* One exchange; NULL (errno set) when the connection failed or brought nothing. */
+static char *
+ask_once(const char *path, const char *cmd)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct timeval tv = {5, 0};
@@ -30,8 +32,9 @@ control_ask(const char *path, const char *cmd)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* send(MSG_NOSIGNAL): a master that closed on us is an error, not SIGPIPE. */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, cmd, strlen(cmd)) < 0) {
+	    send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0) {
 		close(fd);
 		return NULL;
 	}
@@ -50,6 +53,20 @@ control_ask(const char *path, const char *cmd)
 	}
 	buf[strcspn(buf, "\n")] = '\0';
 	return buf;
+}
+
+char *
+control_ask(const char *path, const char *cmd)
+{
+	struct timespec pause = {0, 100 * 1000000L};
+	char *answer = ask_once(path, cmd);
+
+	/* Once more after a moment: a busy master (a reload forking workers) can drop one. */
+	if (answer == NULL && errno != ENOENT) {
+		nanosleep(&pause, NULL);
+		answer = ask_once(path, cmd);
+	}
+	return answer;
 }
 
 void
