@@ -18,12 +18,8 @@ struct decide_stats decide_stats;
 
 static int load_limits(const struct conf *conf, struct store_txn *txn,
 		       const struct account_rec *acct, struct verdict *v);
-static void verdict_set(struct verdict *v, int kind, const char *rule, const char *code,
-			const char *dsn, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
 /* Fill a refusal: kind, the rule that fired, reply code, enhanced code and text. */
-static void
+void
 verdict_set(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
 	    const char *fmt, ...)
 {

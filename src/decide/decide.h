@@ -41,6 +41,14 @@ void decide(const struct conf *conf, struct store *st, const struct facts *f, st
 /* Steps 4-5: apply F->dns (if any) to V, which is a pass so far. */
 void decide_dns(const struct conf *conf, const struct facts *f, struct verdict *v);
 
+/*
+ * Fill V as a refusal: KIND, the RULE that fired, the reply CODE and enhanced
+ * DSN code, and the text (control characters replaced: nothing a client
+ * supplied can break the reply line).  Shared by every step of decide().
+ */
+void verdict_set(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* Log VERDICT once as a key=value line (only refusals and would-refuse). */
 void decide_log(const struct facts *f, const struct verdict *v);
 

@@ -20,28 +20,6 @@
 #include "dns/dns_facts.h"
 #include "util/text.h"
 
-static void refuse(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
-		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-/* A refusal with a reply line that nothing in it can break. */
-static void
-refuse(struct verdict *v, int kind, const char *rule, const char *code, const char *dsn,
-       const char *fmt, ...)
-{
-	va_list ap;
-
-	v->kind = kind;
-	v->rule = rule;
-	text_copy(v->code, sizeof(v->code), code);
-	text_copy(v->dsn, sizeof(v->dsn), dsn);
-	va_start(ap, fmt);
-	vsnprintf(v->text, sizeof(v->text), fmt, ap);
-	va_end(ap);
-	for (char *p = v->text; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
-
 /* Step 4; 1 if a list refused. */
 static int
 check_lists(const struct conf *conf, const struct dns_facts *d, struct verdict *v)
@@ -57,17 +35,19 @@ check_lists(const struct conf *conf, const struct dns_facts *d, struct verdict *
 		if (r->state != DNSBL_LISTED || r->list->action >= DNSBL_A_REVIEW)
 			continue;
 		if (r->list->action == DNSBL_A_TEMPFAIL)
-			refuse(v, VK_TEMPFAIL, "dnsbl", "450", "4.7.1",
-			       "%s %s is listed on %s (%s)", what, r->asked, r->list->name,
-			       r->detail);
+			verdict_set(v, VK_TEMPFAIL, "dnsbl", "450", "4.7.1",
+				    "%s %s is listed on %s (%s)", what, r->asked, r->list->name,
+				    r->detail);
 		else
-			refuse(v, VK_REJECT, "dnsbl", "554", "5.7.1", "%s %s is listed on %s (%s)",
-			       what, r->asked, r->list->name, r->detail);
+			verdict_set(v, VK_REJECT, "dnsbl", "554", "5.7.1",
+				    "%s %s is listed on %s (%s)", what, r->asked, r->list->name,
+				    r->detail);
 		return 1;
 	}
 	if (failed && conf->dns.fail == DNS_FAIL_CLOSED) {
-		refuse(v, VK_TEMPFAIL, "dnsbl_failed", "451", "4.4.3",
-		       "Blocklist %s could not be checked, try again later", failed->list->name);
+		verdict_set(v, VK_TEMPFAIL, "dnsbl_failed", "451", "4.4.3",
+			    "Blocklist %s could not be checked, try again later",
+			    failed->list->name);
 		return 1;
 	}
 	return 0;
@@ -81,23 +61,24 @@ check_domain(const struct dns_facts *d, const struct facts *f, struct verdict *v
 
 	switch (d->domain_state) {
 	case DOMAIN_NXDOMAIN:
-		refuse(v, VK_REJECT, "recipient_domain", "550", "5.1.2",
-		       "<%s>: recipient domain %s does not exist; not sent", rcpt, d->domain);
+		verdict_set(v, VK_REJECT, "recipient_domain", "550", "5.1.2",
+			    "<%s>: recipient domain %s does not exist; not sent", rcpt, d->domain);
 		break;
 	case DOMAIN_NULLMX:
-		refuse(v, VK_REJECT, "recipient_domain", "556", "5.1.10",
-		       "<%s>: recipient domain %s does not accept mail (null MX); not sent", rcpt,
-		       d->domain);
+		verdict_set(v, VK_REJECT, "recipient_domain", "556", "5.1.10",
+			    "<%s>: recipient domain %s does not accept mail (null MX); not sent",
+			    rcpt, d->domain);
 		break;
 	case DOMAIN_NOMAIL:
-		refuse(v, VK_REJECT, "recipient_domain", "550", "5.1.2",
-		       "<%s>: recipient domain %s has no MX and no address; not sent", rcpt,
-		       d->domain);
+		verdict_set(v, VK_REJECT, "recipient_domain", "550", "5.1.2",
+			    "<%s>: recipient domain %s has no MX and no address; not sent", rcpt,
+			    d->domain);
 		break;
 	case DOMAIN_BADMX:
-		refuse(v, VK_REJECT, "recipient_domain", "550", "5.4.4",
-		       "<%s>: no mail exchanger of recipient domain %s has an address; not sent",
-		       rcpt, d->domain);
+		verdict_set(
+		    v, VK_REJECT, "recipient_domain", "550", "5.4.4",
+		    "<%s>: no mail exchanger of recipient domain %s has an address; not sent", rcpt,
+		    d->domain);
 		break;
 	}
 }
