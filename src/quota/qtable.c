@@ -15,7 +15,7 @@
 #include "util/xalloc.h"
 
 #define QT_MAGIC "OUTPOSTQ"
-#define QT_VERSION 3
+#define QT_VERSION 4
 #define QT_HDR_SIZE 4096
 #define QT_MAX_PROBE 64
 
@@ -41,6 +41,8 @@ struct qtable {
 	int fd;
 	size_t size;
 	struct qhdr *hdr;
+	uint64_t
+	    *index; /* slot i's keyhash, dense: a probe touches one cache line, not NSLOTS pages */
 	struct qslot *slots;
 	struct qtxn *txns;
 };
@@ -93,8 +95,8 @@ table_build(int fd, size_t size, uint32_t nslots)
 struct qtable *
 qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t errlen)
 {
-	size_t size =
-	    QT_HDR_SIZE + (size_t)nslots * sizeof(struct qslot) + QTXN_MAX * sizeof(struct qtxn);
+	size_t size = QT_HDR_SIZE + (size_t)nslots * (sizeof(uint64_t) + sizeof(struct qslot)) +
+		      QTXN_MAX * sizeof(struct qtxn);
 	struct qtable *t;
 	struct qhdr h;
 	struct stat sb;
@@ -133,7 +135,8 @@ qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t err
 		free(t);
 		goto fail;
 	}
-	t->slots = (struct qslot *)((char *)t->hdr + QT_HDR_SIZE);
+	t->index = (uint64_t *)((char *)t->hdr + QT_HDR_SIZE);
+	t->slots = (struct qslot *)(t->index + nslots);
 	t->txns = (struct qtxn *)(t->slots + nslots);
 	return t;
 fail:
@@ -182,7 +185,10 @@ key_hash(const char *key)
 	return h | 1;
 }
 
-/* Probe for KEY; *EMPTY gets the first empty slot on the way. */
+/*
+ * Probe for KEY (hash H) in the dense index; *EMPTY gets the first empty slot
+ * on the way.  Only a slot whose hash matches is looked at.
+ */
 static struct qslot *
 probe(struct qtable *t, const char *key, uint64_t h, struct qslot **empty)
 {
@@ -190,14 +196,14 @@ probe(struct qtable *t, const char *key, uint64_t h, struct qslot **empty)
 
 	*empty = NULL;
 	for (uint32_t i = 0; i < QT_MAX_PROBE && i <= mask; i++) {
-		struct qslot *s = &t->slots[(h + i) & mask];
-		uint64_t sh = __atomic_load_n(&s->keyhash, __ATOMIC_ACQUIRE);
+		uint32_t at = (uint32_t)(h + i) & mask;
+		uint64_t sh = __atomic_load_n(&t->index[at], __ATOMIC_ACQUIRE);
 		if (sh == 0) {
-			*empty = s;
+			*empty = &t->slots[at];
 			return NULL;
 		}
-		if (sh == h && strcmp(s->key, key) == 0)
-			return s;
+		if (sh == h && strcmp(t->slots[at].key, key) == 0)
+			return &t->slots[at];
 	}
 	return NULL;
 }
@@ -220,6 +226,7 @@ qtable_find(struct qtable *t, const char *key, int create)
 		window_init(&s->day, 86400);
 		window_init(&s->hour, 7200);
 		__atomic_store_n(&s->keyhash, h, __ATOMIC_RELEASE);
+		__atomic_store_n(&t->index[s - t->slots], h, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&t->hdr->mu);
 	return s;
@@ -355,8 +362,22 @@ txn_free(struct qtable *t, struct qtxn *x)
 	}
 }
 
+/* The entry at *HINT (index + 1) if it still holds ID (hash H); else a probe's answer. */
+static struct qtxn *
+txn_find(struct qtable *t, const char *id, uint64_t h, int64_t now_minute, uint32_t *hint,
+	 struct qtxn **spare)
+{
+	*spare = NULL;
+	if (hint && *hint > 0 && *hint <= QTXN_MAX) {
+		struct qtxn *x = &t->txns[*hint - 1];
+		if (x->keyhash == h && strcmp(x->id, id) == 0)
+			return x;
+	}
+	return txn_probe(t, id, h, now_minute, spare);
+}
+
 struct qtxn *
-qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute)
+qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute, uint32_t *hint)
 {
 	uint64_t h = key_hash(id);
 	struct qtxn *x, *spare;
@@ -364,7 +385,7 @@ qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute)
 	if (strlen(id) >= QTXN_ID_MAX)
 		return NULL;
 	txn_lock(t);
-	if ((x = txn_probe(t, id, h, now_minute, &spare)) == NULL && create && spare) {
+	if ((x = txn_find(t, id, h, now_minute, hint, &spare)) == NULL && create && spare) {
 		x = spare;
 		memset(x, 0, sizeof(*x));
 		strcpy(x->id, id);
@@ -372,20 +393,24 @@ qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute)
 		x->keyhash = h;
 	}
 	pthread_mutex_unlock(&t->hdr->txn_mu);
+	if (hint)
+		*hint = x ? (uint32_t)(x - t->txns) + 1 : 0;
 	return x;
 }
 
 int
-qtxn_take(struct qtable *t, const char *id, struct qtxn *out)
+qtxn_take(struct qtable *t, const char *id, struct qtxn *out, uint32_t *hint)
 {
 	uint64_t h = key_hash(id);
 	struct qtxn *x, *spare;
 
 	txn_lock(t);
-	if ((x = txn_probe(t, id, h, INT64_MIN / 2, &spare)) != NULL) {
+	if ((x = txn_find(t, id, h, INT64_MIN / 2, hint, &spare)) != NULL) {
 		*out = *x;
 		txn_free(t, x);
 	}
 	pthread_mutex_unlock(&t->hdr->txn_mu);
+	if (hint)
+		*hint = 0;
 	return x != NULL;
 }

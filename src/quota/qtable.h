@@ -124,7 +124,13 @@ int qtable_fleet_connected(const struct qtable *t, int64_t now_ms, uint32_t *nod
 void qtable_fleet_ask(struct qtable *t, uint32_t index);
 int qtable_fleet_asks(struct qtable *t, uint32_t *pos, uint32_t *out, int max);
 
-struct qtxn *qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute);
-int qtxn_take(struct qtable *t, const char *id, struct qtxn *out);
+/*
+ * HINT (may be NULL) is where the caller keeps the entry's place between
+ * calls (0: unknown): an entry still holding ID there is used without a
+ * probe; the place found is written back.
+ */
+struct qtxn *qtxn_get(struct qtable *t, const char *id, int create, int64_t now_minute,
+		      uint32_t *hint);
+int qtxn_take(struct qtable *t, const char *id, struct qtxn *out, uint32_t *hint);
 
 #endif

@@ -85,6 +85,20 @@ limits_any(const struct quota_limits *l)
 	return l->rate_n || l->daily || l->hourly || l->monthly;
 }
 
+/* KEY (QSLOT_KEY_MAX bytes) becomes "P:NAME", NAME cut to fit as snprintf would. */
+static void
+key_make(char *key, char prefix, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > QSLOT_KEY_MAX - 3)
+		n = QSLOT_KEY_MAX - 3;
+	key[0] = prefix;
+	key[1] = ':';
+	memcpy(key + 2, name, n);
+	key[2 + n] = '\0';
+}
+
 /* The scopes of one message: the account, its sender domain (if capped), the host. */
 static int
 scopes_build(const struct conf *conf, const struct verdict *v, const char *sender, struct scope *sc)
@@ -93,7 +107,7 @@ scopes_build(const struct conf *conf, const struct verdict *v, const char *sende
 	int n = 0;
 
 	memset(sc, 0, QUOTA_SCOPES * sizeof(*sc));
-	snprintf(sc[n].key, sizeof(sc[n].key), "a:%s", v->account);
+	key_make(sc[n].key, 'a', v->account);
 	sc[n].lim = v->limits;
 	sc[n].rate_factor = v->review ? conf->limits.review_rate_factor : 1.0;
 	sc[n].fleet = conf->cluster.redis[0] ? 1 + conf->cluster.partition_quota : 0;
@@ -101,7 +115,7 @@ scopes_build(const struct conf *conf, const struct verdict *v, const char *sende
 	if (at && at[1] &&
 	    (conf->limits.domain_max_rate.n || conf->limits.domain_daily_quota ||
 	     conf->limits.domain_hourly_quota)) {
-		snprintf(sc[n].key, sizeof(sc[n].key), "d:%s", at + 1);
+		key_make(sc[n].key, 'd', at + 1);
 		text_lower(sc[n].key + 2);
 		sc[n].lim.rate_n = conf->limits.domain_max_rate.n;
 		sc[n].lim.rate_per = conf->limits.domain_max_rate.per;
@@ -110,7 +124,7 @@ scopes_build(const struct conf *conf, const struct verdict *v, const char *sende
 		sc[n].rate_factor = 1.0;
 		sc[n++].what = "sender domain ";
 	}
-	snprintf(sc[n].key, sizeof(sc[n].key), "h:");
+	key_make(sc[n].key, 'h', "");
 	sc[n].lim.rate_n = conf->limits.host_max_rate.n;
 	sc[n].lim.rate_per = conf->limits.host_max_rate.per;
 	sc[n].lim.daily = conf->limits.host_daily_quota;
@@ -120,14 +134,23 @@ scopes_build(const struct conf *conf, const struct verdict *v, const char *sende
 	return n;
 }
 
+/*
+ * Year * 12 + month (0-based) of NOW (UTC): the civil-from-days arithmetic
+ * (H. Hinnant), not gmtime_r(), which takes glibc's time-zone lock on every
+ * call, and this runs on every recipient.
+ */
 static int64_t
 month_index(int64_t now)
 {
-	time_t t = (time_t)now;
-	struct tm tm;
+	int64_t z = (now >= 0 ? now : now - 86399) / 86400 + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9; /* 1..12 */
 
-	gmtime_r(&t, &tm);
-	return (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+	return (yoe + era * 400 + (m <= 2)) * 12 + m - 1;
 }
 
 /* The first second of month index M (year * 12 + month). */
@@ -320,7 +343,7 @@ quota_release(struct quota_conn *qc)
 {
 	struct qtxn x;
 
-	if (quota_table && qc->held && qtxn_take(quota_table, qc->instance, &x))
+	if (quota_table && qc->held && qtxn_take(quota_table, qc->instance, &x, &qc->hint))
 		txn_release(&x);
 	qc->instance[0] = '\0';
 	qc->held = 0;
@@ -501,7 +524,7 @@ rcpt_admit(struct scope *sc, int nsc, const char *instance, struct quota_conn *q
 	int which;
 
 	if (qc && instance && instance[0])
-		x = qtxn_get(quota_table, instance, 1, now_us / 60000000);
+		x = qtxn_get(quota_table, instance, 1, now_us / 60000000, &qc->hint);
 	if (qc && x == NULL && log_allow(&full_rl))
 		log_warnx("quota: no room for transaction %s (%d in flight): checked, not reserved",
 			  instance ? instance : "-", QTXN_MAX);
@@ -509,7 +532,8 @@ rcpt_admit(struct scope *sc, int nsc, const char *instance, struct quota_conn *q
 	if (x && (x->n > 0 || x->sim > 0))
 		qc->held = 1;
 	else if (x)
-		qtxn_take(quota_table, instance, &unused); /* nothing reserved: don't keep it */
+		qtxn_take(quota_table, instance, &unused,
+			  &qc->hint); /* nothing reserved: don't keep it */
 	return which;
 }
 
@@ -521,7 +545,7 @@ simulator_note(const struct facts *f, const struct verdict *v, struct quota_conn
 	struct qtxn *x;
 
 	if (qc == NULL || f->instance == NULL || f->instance[0] == '\0' ||
-	    (x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000)) == NULL)
+	    (x = qtxn_get(quota_table, f->instance, 1, now_us / 60000000, &qc->hint)) == NULL)
 		return;
 	x->sim++;
 	x->sim_complaints += v->simulator == SIM_COMPLAINT;
@@ -537,7 +561,7 @@ eom_commit(struct scope *sc, int nsc, const struct facts *f, struct verdict *v,
 	   struct quota_conn *qc, int64_t now_us)
 {
 	struct qtxn taken;
-	int held = qc && qtxn_take(quota_table, f->instance, &taken);
+	int held = qc && qtxn_take(quota_table, f->instance, &taken, &qc->hint);
 	uint32_t count = f->recipient_count;
 
 	if (held && taken.sim > 0) {

@@ -42,7 +42,8 @@
  */
 struct quota_conn {
 	char instance[QTXN_ID_MAX];
-	int held; /* this connection reserved something under INSTANCE */
+	int held;      /* this connection reserved something under INSTANCE */
+	uint32_t hint; /* where INSTANCE's entry is in the table (qtxn_get) */
 };
 
 /* Usage of one scope, for `account show` and explain. */
