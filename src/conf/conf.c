@@ -683,52 +683,85 @@ milter_spec_ok(const char *spec, const char *dir, char **out)
 	return 1;
 }
 
+/* A milter listen address (CT_MILTER): libmilter's own syntax, or "" for none. */
+static int
+set_milter(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	   const char *str, char **dst)
+{
+	if (s && config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, s, "%s: expected a string", k->name);
+	if (s)
+		str = config_setting_get_string(s);
+	if (*str && !milter_spec_ok(str, ld->conf->dir, dst))
+		return fail(ld, s,
+			    "%s: '%s': expected inet:PORT@HOST, inet6:PORT@HOST or unix:PATH",
+			    k->name, str);
+	if (*str == '\0')
+		*dst = xstrdup("");
+	return 0;
+}
+
+/* A string-valued key: plain, a path (resolved), an enum or a syslog facility. */
+static int
+set_string(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
+	   const char *str, void *dst)
+{
+	char names[128];
+	int v;
+
+	if (s) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			return fail(ld, s, "%s: expected a string", k->name);
+		str = config_setting_get_string(s);
+	}
+	if (k->type == CT_STR)
+		*(char **)dst = xstrdup(str);
+	else if (k->type == CT_PATH)
+		*(char **)dst = resolve_path(ld->conf, str);
+	else if (k->type == CT_FACILITY) {
+		if ((*(int *)dst = log_facility_parse(str)) < 0)
+			return fail(ld, s, "%s: unknown syslog facility '%s'", k->name, str);
+	} else if (enum_lookup(k->vals, str, &v) < 0) {
+		enum_list(k->vals, names, sizeof(names));
+		return fail(ld, s, "%s: '%s' is not one of: %s", k->name, str, names);
+	} else
+		*(int *)dst = v;
+	return 0;
+}
+
+/* A list-valued key (listeners, servers, addresses, identity sources). */
+static int
+set_list(struct loader *ld, const struct schema_key *k, const config_setting_t *s, const char *str,
+	 void *dst)
+{
+	struct conf_strlist tmp = {0}, *l = k->type == CT_IDLIST ? &tmp : dst;
+	int r = 0;
+
+	if (s)
+		r = read_strlist(ld, k, s, l);
+	else
+		strlist_from_default(l, str);
+	if (r == 0)
+		r = k->type == CT_IDLIST ? set_idlist(ld, k, s, l) : check_strlist(ld, k, s, l);
+	strlist_free(&tmp);
+	return r;
+}
+
 /* Apply one key, from setting S if present, else from its default. */
 static int
 apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t *s)
 {
 	void *dst = (char *)ld->conf + k->off;
 	const char *str = k->def;
-	char names[128];
-	int v;
 
 	switch (k->type) {
 	case CT_MILTER:
-		if (s && config_setting_type(s) != CONFIG_TYPE_STRING)
-			return fail(ld, s, "%s: expected a string", k->name);
-		if (s)
-			str = config_setting_get_string(s);
-		if (*str && !milter_spec_ok(str, ld->conf->dir, (char **)dst))
-			return fail(ld, s,
-				    "%s: '%s': expected inet:PORT@HOST, inet6:PORT@HOST or "
-				    "unix:PATH",
-				    k->name, str);
-		if (*str == '\0')
-			*(char **)dst = xstrdup("");
-		return 0;
+		return set_milter(ld, k, s, str, (char **)dst);
 	case CT_STR:
 	case CT_PATH:
 	case CT_ENUM:
 	case CT_FACILITY:
-		if (s) {
-			if (config_setting_type(s) != CONFIG_TYPE_STRING)
-				return fail(ld, s, "%s: expected a string", k->name);
-			str = config_setting_get_string(s);
-		}
-		if (k->type == CT_STR)
-			*(char **)dst = xstrdup(str);
-		else if (k->type == CT_PATH)
-			*(char **)dst = resolve_path(ld->conf, str);
-		else if (k->type == CT_FACILITY) {
-			if ((*(int *)dst = log_facility_parse(str)) < 0)
-				return fail(ld, s, "%s: unknown syslog facility '%s'", k->name,
-					    str);
-		} else if (enum_lookup(k->vals, str, &v) < 0) {
-			enum_list(k->vals, names, sizeof(names));
-			return fail(ld, s, "%s: '%s' is not one of: %s", k->name, str, names);
-		} else
-			*(int *)dst = v;
-		return 0;
+		return set_string(ld, k, s, str, dst);
 	case CT_BOOL:
 		if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
 			return fail(ld, s, "%s: expected true or false", k->name);
@@ -738,21 +771,8 @@ apply_key(struct loader *ld, const struct schema_key *k, const config_setting_t 
 	case CT_LISTEN0:
 	case CT_SERVERS:
 	case CT_IPLIST:
-	case CT_IDLIST: {
-		struct conf_strlist tmp = {0}, *l = k->type == CT_IDLIST ? &tmp : dst;
-		int r;
-		if (s)
-			r = read_strlist(ld, k, s, l);
-		else {
-			strlist_from_default(l, str);
-			r = 0;
-		}
-		if (r == 0)
-			r = k->type == CT_IDLIST ? set_idlist(ld, k, s, l)
-						 : check_strlist(ld, k, s, l);
-		strlist_free(&tmp);
-		return r;
-	}
+	case CT_IDLIST:
+		return set_list(ld, k, s, str, dst);
 	case CT_RATE:
 		return set_rate(ld, k, s, str);
 	case CT_DOUBLE:
@@ -927,11 +947,63 @@ conf_free(struct conf *conf)
 	free(conf);
 }
 
+/* Print list L as a config array of strings. */
+static void
+dump_list(const char *const *v, size_t n, FILE *fp)
+{
+	fprintf(fp, "[");
+	for (size_t i = 0; i < n; i++)
+		fprintf(fp, "%s\"%s\"", i ? ", " : " ", v[i]);
+	fprintf(fp, " ]");
+}
+
+/* Print rate R as "N/s" .. "N/d", or "" when unset. */
+static void
+dump_rate(const struct conf_rate *r, FILE *fp)
+{
+	if (r->n == 0)
+		fprintf(fp, "\"\"");
+	else
+		fprintf(fp, "\"%lld/%c\"", (long long)r->n,
+			r->per == 1	 ? 's'
+			: r->per == 60	 ? 'm'
+			: r->per == 3600 ? 'h'
+					 : 'd');
+}
+
+/* Print the value of a key of a numeric type. */
+static void
+dump_number(const struct schema_key *k, const void *p, FILE *fp)
+{
+	switch (k->type) {
+	case CT_OCTAL:
+		fprintf(fp, "\"%04o\"", *(const int *)p);
+		break;
+	case CT_FACILITY:
+	case CT_INT:
+		fprintf(fp, "%d", *(const int *)p);
+		break;
+	case CT_MSEC:
+		fprintf(fp, "\"%lldms\"", (long long)*(const int64_t *)p);
+		break;
+	case CT_DURATION:
+		fprintf(fp, "\"%llds\"", (long long)*(const int64_t *)p);
+		break;
+	case CT_DOUBLE:
+	case CT_PERCENT:
+		fprintf(fp, "%g", *(const double *)p);
+		break;
+	default:
+		fprintf(fp, "%lld", (long long)*(const int64_t *)p);
+	}
+}
+
 /* Print one key's effective value in config syntax. */
 static void
 dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 {
 	const void *p = (const char *)conf + k->off;
+	const char *ids[ID_SOURCE_MAX];
 
 	if (k->type == CT_DNSBL) {
 		conf_dnsbl_dump(conf, fp);
@@ -950,57 +1022,23 @@ dump_key(const struct conf *conf, const struct schema_key *k, FILE *fp)
 	case CT_ENUM:
 		fprintf(fp, "\"%s\"", enum_name(k->vals, *(const int *)p));
 		break;
-	case CT_OCTAL:
-		fprintf(fp, "\"%04o\"", *(const int *)p);
-		break;
-	case CT_FACILITY:
-		fprintf(fp, "%d", *(const int *)p);
-		break;
 	case CT_LISTEN:
 	case CT_LISTEN0:
 	case CT_SERVERS:
-	case CT_IPLIST: {
-		const struct conf_strlist *l = p;
-		fprintf(fp, "[");
-		for (size_t i = 0; i < l->n; i++)
-			fprintf(fp, "%s\"%s\"", i ? ", " : " ", l->v[i]);
-		fprintf(fp, " ]");
+	case CT_IPLIST:
+		dump_list((const char *const *)((const struct conf_strlist *)p)->v,
+			  ((const struct conf_strlist *)p)->n, fp);
 		break;
-	}
 	case CT_IDLIST:
-		fprintf(fp, "[");
 		for (size_t i = 0; i < conf->accounts.nidentity; i++)
-			fprintf(fp, "%s\"%s\"", i ? ", " : " ",
-				enum_name(k->vals, conf->accounts.identity[i]));
-		fprintf(fp, " ]");
+			ids[i] = enum_name(k->vals, conf->accounts.identity[i]);
+		dump_list(ids, conf->accounts.nidentity, fp);
 		break;
-	case CT_INT:
-		fprintf(fp, "%d", *(const int *)p);
-		break;
-	case CT_MSEC:
-		fprintf(fp, "\"%lldms\"", (long long)*(const int64_t *)p);
-		break;
-	case CT_DURATION:
-		fprintf(fp, "\"%llds\"", (long long)*(const int64_t *)p);
-		break;
-	case CT_RATE: {
-		const struct conf_rate *r = p;
-		if (r->n == 0)
-			fprintf(fp, "\"\"");
-		else
-			fprintf(fp, "\"%lld/%c\"", (long long)r->n,
-				r->per == 1	 ? 's'
-				: r->per == 60	 ? 'm'
-				: r->per == 3600 ? 'h'
-						 : 'd');
-		break;
-	}
-	case CT_DOUBLE:
-	case CT_PERCENT:
-		fprintf(fp, "%g", *(const double *)p);
+	case CT_RATE:
+		dump_rate(p, fp);
 		break;
 	default:
-		fprintf(fp, "%lld", (long long)*(const int64_t *)p);
+		dump_number(k, p, fp);
 	}
 	fprintf(fp, ";\n");
 }
