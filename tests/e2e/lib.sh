@@ -109,6 +109,21 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))
 ' "$1"
 }
 
+# smtp_banner PORT: the server's first line (an smtpd that dies at startup,
+# e.g. on a bad restriction list, closes the connection without one).
+smtp_banner() {
+	$PY -c '
+import socket, sys
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+    s.settimeout(10)
+    print(s.makefile("rb").readline().decode("utf-8", "replace").strip() or "(closed)")
+    s.sendall(b"QUIT\r\n")
+except OSError as e:
+    print("(no banner: %s)" % (e or type(e).__name__))
+' "$1" 2>&1
+}
+
 # e2e_init: the trap, the temporary directory $T and the watchdog.
 e2e_init() {
 	trap e2e_cleanup EXIT

@@ -26,164 +26,22 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
-BUILD=${OUTPOST_BUILD:-$TOP}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-OUTPOSTD=$BUILD/src/outpostd
-OUTPOSTCTL=$BUILD/src/outpostctl
-PY=/usr/bin/python3
-E2E=$TOP/tests/e2e
-CONTRIB=$TOP/contrib/postfix
-WAIT=30          # seconds, the bound of every single wait
-BUDGET=150       # seconds, the watchdog
+BUDGET=150 # seconds, the watchdog (every single wait: $WAIT, 30 s)
+. "$TOP/tests/e2e/lib.sh"
 
-N=0
-PASSED=0
-FAILED=0
-T=""
-SINK_PID=""
-OUTPOSTD_PID=""
-WATCHDOG_PID=""
-PF=""
-PFQ=""
-START_TIME=$(date +%s)
-
-ok() {
-	N=$((N + 1)); PASSED=$((PASSED + 1))
-	echo "ok $N - $1"
-}
-
-# notok DESCRIPTION [DETAIL...]: each detail is printed indented with "#".
-notok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	shift
-	for d in "$@"; do
-		printf '%s\n' "$d" | sed 's/^/#   /'
-	done
-}
-
-# A file's last lines, for failure details.
-tailf() { [ -f "$1" ] && tail -n "${2:-15}" "$1"; }
-
-cleanup() {
-	rc=$?
-	trap - EXIT INT TERM HUP
-	if [ -n "$WATCHDOG_PID" ]; then
-		kill "$WATCHDOG_PID" 2>/dev/null
-		wait "$WATCHDOG_PID" 2>/dev/null
-	fi
-	if [ -n "$PF" ] && [ -f "$PF/main.cf" ]; then
-		mpid=$(tr -d ' ' 2>/dev/null <"$PFQ/pid/master.pid")
-		timeout 20 postfix -c "$PF" stop >/dev/null 2>&1
-		# master exits after its children; bounded wait so rm -rf finds a quiet tree
-		i=0
-		while [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-	fi
-	for p in $OUTPOSTD_PID $SINK_PID; do
-		kill "$p" 2>/dev/null || continue
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$T" ] && [ -d "$T" ]; then
-		if [ "${OUTPOST_E2E_KEEP:-}" = 1 ]; then
-			echo "# kept $T"
-		else
-			rm -rf "$T"
-		fi
-	fi
-	if [ "${DONE:-0}" != 1 ]; then
-		notok "test ran to its end (aborted: exit status $rc)"
-	fi
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ] && exit 0
-	exit 1
-}
-trap cleanup EXIT
-trap 'echo "# interrupted"; exit 2' INT TERM HUP
-
-# bail: stop here after a failed check that leaves nothing else to test.
-bail() { DONE=1; exit 1; }
-
-# wait_for SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds.
-wait_for() {
-	w_end=$(( $(date +%s) + $1 )); shift
-	while :; do
-		"$@" && return 0
-		[ "$(date +%s)" -ge "$w_end" ] && return 1
-		sleep 0.2
-	done
-}
-
-port_open() {
-	$PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
-}
-
-# smtp_banner PORT: the server's first line (an smtpd that dies at startup,
-# e.g. on a bad restriction list, closes the connection without one).
-smtp_banner() {
-	$PY -c '
-import socket, sys
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
-    s.settimeout(10)
-    print(s.makefile("rb").readline().decode("utf-8", "replace").strip() or "(closed)")
-    s.sendall(b"QUIT\r\n")
-except OSError as e:
-    print("(no banner: %s)" % (e or type(e).__name__))
-' "$1" 2>&1
-}
-
-# ---------------------------------------------------------------- prerequisites
-missing=""
-[ "$(id -u)" = 0 ] || missing="$missing root"
-for c in postfix postconf swaks timeout; do
-	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
-done
-$PY -c 'import aiosmtpd' 2>/dev/null || missing="$missing python3-aiosmtpd"
-[ -x "$OUTPOSTD" ] && [ -x "$OUTPOSTCTL" ] || missing="$missing outpostd/outpostctl in $BUILD/src (build first)"
-[ -f "$CONTRIB/main.cf" ] && [ -f "$CONTRIB/master.cf" ] || missing="$missing contrib/postfix/main.cf,master.cf"
-if [ -n "$missing" ]; then
-	notok "prerequisites" "missing:$missing"
-	DONE=1
+e2e_init
+e2e_prereqs
+if [ ! -f "$CONTRIB/master.cf" ]; then
+	notok "prerequisites" "missing: contrib/postfix/master.cf"
 	bail
 fi
-
-T=$(mktemp -d /tmp/outpost-e2e.XXXXXX) || exit 1
-# smtpd and the other Postfix daemons run as "postfix" and must traverse this.
-chmod 0755 "$T"
-
-# The watchdog: TERM to this script after $BUDGET s (its trap then cleans up).
-MAIN_PID=$$
-(
-	sleep "$BUDGET" &
-	sp=$!
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	wait $sp && { echo "# watchdog: test exceeded ${BUDGET}s"; kill -TERM "$MAIN_PID"; }
-) &
-WATCHDOG_PID=$!
 
 # Three distinct free loopback ports: outpostd, smtpd, the submission smtpd.
-set -- $($PY -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-')
+# shellcheck disable=SC2046
+set -- $(free_ports 3)
 POLICYPORT=$1 SMTPPORT=$2 SUBPORT=$3
 
-# ---------------------------------------------------------------- the sink
-$PY "$E2E/sink.py" --port 0 --log "$T/sink.log" --ready "$T/sink.port" >"$T/sink.out" 2>&1 &
-SINK_PID=$!
-if ! wait_for "$WAIT" test -s "$T/sink.port"; then
-	notok "sink started" "$(tailf "$T/sink.out")"
-	bail
-fi
-SINKPORT=$(cat "$T/sink.port")
+start_sink
 
 # ---------------------------------------------------------------- outpostd
 mkdir -p "$T/outpost"
@@ -217,20 +75,6 @@ PF=$T/pf/etc
 PFQ=$T/pf/spool
 mkdir -p "$PF" "$PFQ" "$T/pf/data"
 chown postfix "$T/pf/data"
-
-# contrib_params FILE NAME...: the commented "#name =" parameter blocks
-# (with their indented "#    ..." continuation lines) of a contrib file,
-# uncommented, with the policy port replaced by this test's.
-contrib_params() {
-	f=$1; shift
-	for name in "$@"; do
-		awk -v name="$name" '
-			$0 ~ "^#" name "[ \t]*=" { on = 1; print substr($0, 2); next }
-			on && /^#[ \t][ \t]+[^ \t]/ { print substr($0, 2); next }
-			{ on = 0 }
-		' "$f"
-	done | sed "s/inet:127\.0\.0\.1:10040/inet:127.0.0.1:$POLICYPORT/g"
-}
 
 # contrib_oline FILE NAME: the "#  -o NAME=..." line of contrib master.cf.
 contrib_oline() {
@@ -384,26 +228,12 @@ send() {
 EXP_REQ=0
 EXP_REF=0
 
-# rcpt_reply ID RCPT: the server's reply line to "RCPT TO:<RCPT>" in that transcript.
-rcpt_reply() {
-	awk -v r="RCPT TO:<$2>" '
-		found && /^ *<(-|\*\*) / { sub(/^ *<(-|\*\*) +/, ""); print; exit }
-		index($0, r) { found = 1 }
-	' "$T/swaks.$1"
-}
-
-# queued_id ID: the queue id of "250 2.0.0 Ok: queued as QID" in that transcript.
-queued_id() {
-	sed -n 's/^ *<- *250 .*queued as \([0-9A-Za-z]*\).*/\1/p' "$T/swaks.$1" | tail -n 1
-}
-
 # delivered RCPT: how many times the sink received RCPT.
 delivered() {
 	grep -c "^to=<$1> " "$T/sink.log" 2>/dev/null || true
 }
 in_sink() { [ "$(delivered "$1")" -ge 1 ]; }
 
-transcript() { sed 's/^/swaks: /' "$T/swaks.$1"; }
 
 # ---------------------------------------------------------------- 1. setup
 setup_out=""
