@@ -385,6 +385,8 @@ admit(struct scope *sc, int nsc, int64_t now_us, struct qtxn *x, struct refusal 
 			continue;
 		if ((slot[i] = scope_slot(&sc[i], !dry)) == NULL)
 			continue; /* never used (dry) or no room: nothing to hold it to */
+		window_prefetch(&slot[i]->day, now_us / 1000000);
+		window_prefetch(&slot[i]->hour, now_us / 500000);
 		qslot_lock(quota_table, slot[i]);
 		int ok = admit_slot(slot[i], &sc[i], now_us, minute, dry, &interval[i], r);
 		qslot_unlock(slot[i]);

@@ -40,6 +40,14 @@ void window_add(struct window *w, int64_t now, uint32_t n);
  */
 int window_fits(struct window *w, int64_t now, uint64_t limit, uint64_t n, int64_t *free_at);
 
+/* Start loading the bucket NOW falls in (a hint, before the slot's lock is taken). */
+static inline void
+window_prefetch(const struct window *w, int64_t now)
+{
+	if (now >= 0)
+		__builtin_prefetch(&w->b[(now / (w->span / WINDOW_BUCKETS)) % WINDOW_SLOTS], 1);
+}
+
 /* Store layout: version byte, span, newest, then the buckets (little-endian). */
 size_t window_encode(const struct window *w, uint8_t *buf, size_t len);
 int window_decode(const void *data, size_t len, struct window *w);
