@@ -47,6 +47,14 @@ static const char lease_lua[] =
     "redis.call('PEXPIRE', KEYS[1], forget)\n"
     "return {allow, limit - others - allow}\n";
 
+const struct lease_kind lease_kinds[QF_KINDS] = {
+    /* A day's counts leave the window a day (+ a bucket) after they were admitted. */
+    [QF_DAY] = {"lease", 86400LL * 1000, (2 * 86400LL + 600) * 1000, 3600LL * 1000},
+    [QF_HOUR] = {"lease-hourly", 3600LL * 1000, (2 * 3600LL + 600) * 1000, 600LL * 1000},
+    /* The key names the month: last month's hash just expires. */
+    [QF_MONTH] = {"lease-monthly", 86400LL * 1000, 35 * 86400LL * 1000, 3600LL * 1000},
+};
+
 struct lease {
 	const struct conf *conf;
 	uint32_t ask_pos;
@@ -79,84 +87,97 @@ lease_figures(const struct lease *l, uint64_t *grants, uint64_t *held)
 /* What one slot needs from Redis, read under its lock. */
 struct want {
 	char account[QSLOT_KEY_MAX];
+	enum qfleet_kind kind;
 	uint64_t used, floor, target;
 	int64_t limit;
 };
 
+/* Lease KIND of S lapsed at NOW_MS (too old, or granted for another month)? */
+static int
+lapsed(const struct qfleet *f, enum qfleet_kind kind, int64_t now_ms)
+{
+	return f->ms == 0 || now_ms - f->ms >= lease_kinds[kind].max_age_ms ||
+	       (kind == QF_MONTH &&
+		quota_month_index(f->ms / 1000) != quota_month_index(now_ms / 1000));
+}
+
 /*
- * Decide what slot S needs (locked by the caller) at NOW_MS: 1 with W filled
- * when Redis must be asked, 0 when nothing.  An allowance to be lowered is
- * lowered here, in the table, before Redis hears of it.
+ * Decide what lease KIND of slot S needs (locked by the caller) at NOW_MS: 1
+ * with W filled when Redis must be asked, 0 when nothing.  An allowance to be
+ * lowered is lowered here, in the table, before Redis hears of it.
  */
 static int
-slot_want(struct lease *l, struct qslot *s, uint32_t nodes, int64_t now_ms, int full,
-	  struct want *w)
+slot_want(struct lease *l, struct qslot *s, enum qfleet_kind kind, uint32_t nodes, int64_t now_ms,
+	  int full, struct want *w)
 {
-	int64_t age = now_ms - s->fleet_ms;
+	struct qfleet *f = &s->fleet[kind];
+	int64_t age = now_ms - f->ms;
 	uint64_t used, cur, spare, batch;
 	int asked, demand;
 
-	if (strncmp(s->key, "a:", 2) != 0 || s->fleet_limit <= 0)
+	if (strncmp(s->key, "a:", 2) != 0 || f->limit <= 0)
 		return 0;
-	used = quota_slot_day_used(s, now_ms / 1000);
-	if (s->fleet_ms == 0 || age >= LEASE_MAX_AGE_MS)
-		s->fleet_allow = 0; /* lapsed on this node (quota.c): start again from nothing */
-	cur = s->fleet_allow;
-	asked = s->fleet_ask != s->fleet_seen;
-	demand = asked || used > s->fleet_used;
+	used = quota_slot_used(s, kind, now_ms / 1000);
+	if (lapsed(f, kind, now_ms))
+		f->allow = 0; /* lapsed on this node (quota.c): start again from nothing */
+	cur = f->allow;
+	asked = f->ask != f->seen;
+	demand = asked || used > f->used;
 	spare = cur > used ? cur - used : 0;
-	batch = (uint64_t)s->fleet_limit / (4 * (nodes ? nodes : 1));
+	batch = (uint64_t)f->limit / (4 * (nodes ? nodes : 1));
 	if (batch < 1)
 		batch = 1;
 	if (!asked && !full)
 		return 0;
-	/* Nothing asked: renew hourly; an idle spare is looked at every 5 heartbeats and
+	/* Nothing asked: renew in time; an idle spare is looked at every 5 heartbeats and
 	 * given back once the fleet has no room left. */
-	if (!demand && age < LEASE_RENEW_MS &&
-	    (spare == 0 || (s->fleet_room > 0 && age < 5 * l->conf->cluster.heartbeat_interval)))
+	if (!demand && age < lease_kinds[kind].renew_ms &&
+	    (spare == 0 || (f->room > 0 && age < 5 * l->conf->cluster.heartbeat_interval)))
 		return 0;
-	w->target = used + (demand		? batch
-			    : s->fleet_room > 0 ? (spare < batch ? spare : batch)
-						: 0);
+	w->target = used + (demand ? batch : f->room > 0 ? (spare < batch ? spare : batch) : 0);
 	if (cur > w->target)
-		s->fleet_allow = cur = w->target;
+		f->allow = cur = w->target;
 	w->floor = cur > used ? cur : used;
 	if (w->target < w->floor)
 		w->target = w->floor;
 	w->used = used;
-	w->limit = s->fleet_limit;
-	s->fleet_seen = s->fleet_ask;
-	s->fleet_batch = batch;
+	w->limit = f->limit;
+	w->kind = kind;
+	f->seen = f->ask;
+	f->batch = batch;
 	text_copy(w->account, sizeof(w->account), s->key + 2);
 	return 1;
 }
 
-/* Ask Redis for slot S's allowance; 1 changed, 0 nothing to do, -1 connection failed. */
-static int
-slot_lease(struct lease *l, redisContext *c, uint32_t index, uint32_t nodes, int full, char *err,
-	   size_t errlen)
+/* The Redis key of W's lease at NOW_MS. */
+static void
+want_key(const struct lease *l, const struct want *w, int64_t now_ms, char *key, size_t len)
 {
-	struct qslot *s = qslot_at(quota_table, index);
+	if (w->kind == QF_MONTH)
+		snprintf(key, len, "%s:%s:%lld:%s", l->conf->cluster.key_prefix,
+			 lease_kinds[w->kind].key, (long long)quota_month_index(now_ms / 1000),
+			 w->account);
+	else
+		snprintf(key, len, "%s:%s:%s", l->conf->cluster.key_prefix,
+			 lease_kinds[w->kind].key, w->account);
+}
+
+/* Run the lease script for W at SENT_MS: 0 with *ALLOW and *ROOM, or -1 (ERR). */
+static int
+lease_eval(struct lease *l, redisContext *c, const struct want *w, int64_t sent_ms,
+	   long long *allow, long long *room, char *err, size_t errlen)
+{
 	char key[QSLOT_KEY_MAX + 300], floor[24], target[24], limit[24], forget[24];
 	const char *argv[10] = {"EVAL", lease_lua, "1",	  key,	 l->conf->cluster.node,
 				floor,	target,	   limit, forget};
-	int64_t sent_ms = now_us() / 1000;
-	struct want w;
 	redisReply *r;
 	int ok;
 
-	if (s == NULL || __atomic_load_n(&s->keyhash, __ATOMIC_ACQUIRE) == 0)
-		return 0;
-	qslot_lock(quota_table, s);
-	ok = slot_want(l, s, nodes, sent_ms, full, &w);
-	qslot_unlock(s);
-	if (!ok)
-		return 0;
-	snprintf(key, sizeof(key), "%s:lease:%s", l->conf->cluster.key_prefix, w.account);
-	snprintf(floor, sizeof(floor), "%llu", (unsigned long long)w.floor);
-	snprintf(target, sizeof(target), "%llu", (unsigned long long)w.target);
-	snprintf(limit, sizeof(limit), "%lld", (long long)w.limit);
-	snprintf(forget, sizeof(forget), "%lld", (long long)LEASE_FORGET_MS);
+	want_key(l, w, sent_ms, key, sizeof(key));
+	snprintf(floor, sizeof(floor), "%llu", (unsigned long long)w->floor);
+	snprintf(target, sizeof(target), "%llu", (unsigned long long)w->target);
+	snprintf(limit, sizeof(limit), "%lld", (long long)w->limit);
+	snprintf(forget, sizeof(forget), "%lld", (long long)lease_kinds[w->kind].forget_ms);
 	r = redisCommandArgv(c, 9, argv, NULL);
 	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 		snprintf(err, errlen, "quota lease: %s",
@@ -170,24 +191,53 @@ slot_lease(struct lease *l, redisContext *c, uint32_t index, uint32_t nodes, int
 	ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	     r->element[0]->type == REDIS_REPLY_INTEGER &&
 	     r->element[1]->type == REDIS_REPLY_INTEGER && r->element[0]->integer >= 0;
-	if (!ok) {
+	if (ok) {
+		*allow = r->element[0]->integer;
+		*room = r->element[1]->integer;
+	} else
 		snprintf(err, errlen, "quota lease: unexpected reply (type %d)", r->type);
-		freeReplyObject(r);
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Ask Redis for lease KIND of slot INDEX; 1 changed, 0 nothing to do, -1
+ * connection failed.
+ */
+static int
+slot_lease(struct lease *l, redisContext *c, uint32_t index, enum qfleet_kind kind, uint32_t nodes,
+	   int full, char *err, size_t errlen)
+{
+	static const char *const names[QF_KINDS] = {"daily", "hourly", "monthly"};
+	struct qslot *s = qslot_at(quota_table, index);
+	int64_t sent_ms = now_us() / 1000;
+	long long allow, room;
+	struct qfleet *f;
+	struct want w;
+	int ok;
+
+	if (s == NULL || __atomic_load_n(&s->keyhash, __ATOMIC_ACQUIRE) == 0)
+		return 0;
+	f = &s->fleet[kind];
+	qslot_lock(quota_table, s);
+	ok = slot_want(l, s, kind, nodes, sent_ms, full, &w);
+	qslot_unlock(s);
+	if (!ok)
+		return 0;
+	if (lease_eval(l, c, &w, sent_ms, &allow, &room, err, errlen) < 0)
 		return -1;
-	}
 	qslot_lock(quota_table, s);
 	/* Never below what the table allows (the script's floor): only this process lowers it. */
-	if ((uint64_t)r->element[0]->integer >= s->fleet_allow)
-		s->fleet_allow = (uint64_t)r->element[0]->integer;
-	s->fleet_ms = sent_ms;
-	s->fleet_room = r->element[1]->integer;
-	s->fleet_used = w.used;
+	if ((uint64_t)allow >= f->allow)
+		f->allow = (uint64_t)allow;
+	f->ms = sent_ms;
+	f->room = room;
+	f->used = w.used;
 	qslot_unlock(s);
-	log_debug(
-	    "cluster: lease %s: allowance %lld (used %llu, asked %llu), %lld free in the fleet",
-	    w.account, r->element[0]->integer, (unsigned long long)w.used,
-	    (unsigned long long)w.target, r->element[1]->integer);
-	freeReplyObject(r);
+	log_debug("cluster: lease %s %s: allowance %lld (used %llu, asked %llu), %lld free in "
+		  "the fleet",
+		  names[kind], w.account, allow, (unsigned long long)w.used,
+		  (unsigned long long)w.target, room);
 	l->grants++;
 	return 1;
 }
@@ -205,7 +255,8 @@ lease_round(struct lease *l, struct redisContext *c, int full, uint32_t nodes, c
 	if (n < 0)
 		full = 1; /* fell behind the queue: look at every slot */
 	for (int i = 0; i < n; i++) {
-		if ((rc = slot_lease(l, c, idx[i], nodes, 0, err, errlen)) < 0)
+		rc = slot_lease(l, c, idx[i] / QF_KINDS, idx[i] % QF_KINDS, nodes, 0, err, errlen);
+		if (rc < 0)
 			return -1;
 		changed += rc;
 	}
@@ -214,13 +265,18 @@ lease_round(struct lease *l, struct redisContext *c, int full, uint32_t nodes, c
 	l->held = 0;
 	for (uint32_t i = 0; i < qtable_slots(quota_table); i++) {
 		struct qslot *s = qslot_at(quota_table, i);
-		if (__atomic_load_n(&s->keyhash, __ATOMIC_ACQUIRE) == 0 || s->key[0] != 'a' ||
-		    __atomic_load_n(&s->fleet_limit, __ATOMIC_RELAXED) <= 0)
+		int held = 0;
+		if (__atomic_load_n(&s->keyhash, __ATOMIC_ACQUIRE) == 0 || s->key[0] != 'a')
 			continue;
-		l->held += __atomic_load_n(&s->fleet_ms, __ATOMIC_RELAXED) != 0;
-		if ((rc = slot_lease(l, c, i, nodes, 1, err, errlen)) < 0)
-			return -1;
-		changed += rc;
+		for (int k = 0; k < QF_KINDS; k++) {
+			if (__atomic_load_n(&s->fleet[k].limit, __ATOMIC_RELAXED) <= 0)
+				continue;
+			held |= __atomic_load_n(&s->fleet[k].ms, __ATOMIC_RELAXED) != 0;
+			if ((rc = slot_lease(l, c, i, k, nodes, 1, err, errlen)) < 0)
+				return -1;
+			changed += rc;
+		}
+		l->held += held;
 	}
 	return changed;
 }

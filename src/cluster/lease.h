@@ -1,10 +1,13 @@
 /*
- * lease -- daily quotas that hold across the fleet: each node may send, per
- * account, only what it leased from Redis.
+ * lease -- daily, hourly and monthly quotas that hold across the fleet: each
+ * node may send, per account, only what it leased from Redis.
  *
- * Redis keeps, per account with a daily limit, the hash PREFIX:lease:ACCOUNT:
- * node -> "ALLOWANCE:MS".  A node's allowance is the most its own rolling 24 h
- * count (committed + reserved, in the shared quota table) may reach.  A Lua
+ * Redis keeps, per account and count limit, a hash of node -> "ALLOWANCE:MS":
+ * PREFIX:lease:ACCOUNT (the rolling 24 h), PREFIX:lease-hourly:ACCOUNT (the
+ * rolling hour), PREFIX:lease-monthly:MONTH:ACCOUNT (the calendar month,
+ * MONTH = year * 12 + month - 1: a new month starts from nothing).  A node's
+ * allowance is the most its own count of that limit (committed + reserved,
+ * in the shared quota table) may reach.  A Lua
  * script changes one node's allowance atomically and never lets the sum over
  * the nodes exceed the limit, so the nodes' counts together never exceed it
  * either: 0 over-admission while connected.  The cluster process
@@ -15,15 +18,15 @@
  *   - returns: an allowance is lowered in the table *before* Redis is told, so
  *     a node never admits what Redis no longer counts for it; an idle account
  *     gives back its spare when the fleet has none left;
- *   - renews every allowance it holds at least hourly.
+ *   - renews every allowance it holds (renew_ms below).
  * The decision path never waits: beyond its allowance a connected node
  * tempfails with the quota text and asks.  Cut off from Redis (no heartbeat
  * for 3 heartbeat intervals, or the cluster process gone), it keeps its
  * allowance and beyond it admits up to limit / nodes seen
  * (cluster.partition_quota = share: at most that many over the limit per node
- * cut off) or nothing (tempfail: 0 over).  An allowance not renewed for a day
- * lapses on the node; Redis forgets it after LEASE_FORGET_MS, when everything
- * admitted under it has left every 24 h window.
+ * cut off) or nothing (tempfail: 0 over).  An allowance not renewed in time
+ * (max_age_ms below) lapses on the node; Redis forgets it after forget_ms,
+ * when everything admitted under it has left every window.
  */
 #ifndef OUTPOST_LEASE_H
 #define OUTPOST_LEASE_H
@@ -31,9 +34,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEASE_MAX_AGE_MS (86400LL * 1000)	     /* the node stops using an older allowance */
-#define LEASE_FORGET_MS ((2 * 86400LL + 600) * 1000) /* Redis drops one not renewed that long */
-#define LEASE_RENEW_MS (3600LL * 1000)		     /* held allowances are renewed this often */
+#include "quota/qtable.h"
+
+/* Per lease kind (enum qfleet_kind). */
+struct lease_kind {
+	const char *key;    /* the Redis key's middle part: "lease", "lease-hourly", ... */
+	int64_t max_age_ms; /* the node stops using an allowance older than this */
+	int64_t forget_ms;  /* Redis drops an allowance not renewed for this long */
+	int64_t renew_ms;   /* held allowances are renewed this often */
+};
+extern const struct lease_kind lease_kinds[QF_KINDS];
 
 struct conf;
 struct lease;

@@ -16,7 +16,7 @@
 #include "util/xalloc.h"
 
 #define QT_MAGIC "OUTPOSTQ"
-#define QT_VERSION 4
+#define QT_VERSION 5
 #define QT_HDR_SIZE 4096
 #define QT_MAX_PROBE 64
 
@@ -199,7 +199,7 @@ slot_prefetch(const struct qslot *s)
 	for (size_t o = 0; o < offsetof(struct qslot, day.b); o += 64)
 		__builtin_prefetch(p + o, 1);
 	__builtin_prefetch(&s->hour, 1);
-	__builtin_prefetch(&s->fleet_limit, 1);
+	__builtin_prefetch(&s->fleet[QF_DAY], 1);
 }
 
 /*
@@ -317,11 +317,12 @@ qtable_fleet_connected(const struct qtable *t, int64_t now_ms, uint32_t *nodes)
 }
 
 void
-qtable_fleet_ask(struct qtable *t, uint32_t index)
+qtable_fleet_ask(struct qtable *t, uint32_t index, enum qfleet_kind kind)
 {
 	uint32_t n = __atomic_fetch_add(&t->hdr->ask_head, 1, __ATOMIC_ACQ_REL);
 
-	__atomic_store_n(&t->hdr->ask_ring[n % QT_ASK_RING], index, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->hdr->ask_ring[n % QT_ASK_RING], index * QF_KINDS + kind,
+			 __ATOMIC_RELEASE);
 }
 
 int

@@ -34,6 +34,9 @@
 #define QTXN_ID_MAX 96	/* a policy `instance`, a milter transaction id */
 #define QTXN_SCOPES 3
 
+/* The count limits a fleet leases: the rolling 24 h, the rolling hour, the calendar month. */
+enum qfleet_kind { QF_DAY, QF_HOUR, QF_MONTH, QF_KINDS };
+
 struct qslot {
 	uint64_t keyhash; /* 0: empty; set (release) once the key is written */
 	char key[QSLOT_KEY_MAX];
@@ -50,18 +53,21 @@ struct qslot {
 	struct window day;	       /* rolling 24 h, time in seconds */
 	struct window hour;	       /* rolling 1 h, time in half-seconds (7200 = 288 * 25) */
 	/*
-	 * The fleet's lease of the daily quota (cluster/lease.h), for "a:" slots
-	 * only: this node may let day.sum + reserved grow up to fleet_allow.  The
-	 * decision path writes fleet_limit and fleet_ask; the cluster process the rest.
+	 * The fleet's leases (cluster/lease.h), for "a:" slots only: one per
+	 * count limit (enum qfleet_kind).  This node may let its count of that
+	 * limit plus what is reserved grow up to allow.  The decision path writes
+	 * limit and ask; the cluster process the rest.
 	 */
-	int64_t fleet_limit;  /* the daily limit last checked here (0: none) */
-	uint64_t fleet_allow; /* the allowance Redis granted this node */
-	int64_t fleet_ms;     /* when it was granted (epoch ms; 0: never) */
-	uint32_t fleet_ask;   /* bumped when the allowance is short or running low */
-	uint32_t fleet_seen;  /* fleet_ask as the cluster process last handled it */
-	uint64_t fleet_batch; /* the spare units the cluster process asks for at a time */
-	uint64_t fleet_used;  /* day count + reserved when last published */
-	int64_t fleet_room;   /* units of the fleet's limit nobody held, at the last grant */
+	struct qfleet {
+		int64_t limit;	/* the limit last checked here (0: none) */
+		uint64_t allow; /* the allowance Redis granted this node */
+		int64_t ms;	/* when it was granted (epoch ms; 0: never) */
+		uint32_t ask;	/* bumped when the allowance is short or running low */
+		uint32_t seen;	/* ask as the cluster process last handled it */
+		uint64_t batch; /* the spare units the cluster process asks for at a time */
+		uint64_t used;	/* count + reserved when last published */
+		int64_t room;	/* units of the fleet's limit nobody held, at the last grant */
+	} fleet[3];
 };
 
 /*
@@ -114,14 +120,15 @@ struct qslot *qslot_at(struct qtable *t, uint32_t index);
 /*
  * The fleet (cluster/lease.h).  The cluster process says it is connected
  * until UNTIL_MS (epoch ms) and how many nodes it sees; the decision path
- * reads both.  qtable_fleet_ask() queues slot INDEX for the cluster process,
- * which takes the queue with qtable_fleet_asks() (from *POS; -1 when it fell
- * more than QT_ASK_RING behind: look at every slot).
+ * reads both.  qtable_fleet_ask() queues slot INDEX's lease KIND for the
+ * cluster process, which takes the queue with qtable_fleet_asks() (from *POS;
+ * -1 when it fell more than QT_ASK_RING behind: look at every slot); each
+ * entry is INDEX * QF_KINDS + KIND.
  */
 #define QT_ASK_RING 256
 void qtable_fleet_set(struct qtable *t, int64_t until_ms, uint32_t nodes);
 int qtable_fleet_connected(const struct qtable *t, int64_t now_ms, uint32_t *nodes);
-void qtable_fleet_ask(struct qtable *t, uint32_t index);
+void qtable_fleet_ask(struct qtable *t, uint32_t index, enum qfleet_kind kind);
 int qtable_fleet_asks(struct qtable *t, uint32_t *pos, uint32_t *out, int max);
 
 /*

@@ -23,7 +23,7 @@ struct scope {
 	struct quota_limits lim;
 	double rate_factor; /* review: a fraction of the rate */
 	const char *what;   /* "" for the account, "sender domain example.test", "host" */
-	int fleet; /* the daily quota is leased from the fleet: 1 + enum conf_partition_quota */
+	int fleet; /* the count limits are leased from the fleet: 1 + enum conf_partition_quota */
 };
 
 /* Why a recipient was refused. */
@@ -139,8 +139,8 @@ scopes_build(const struct conf *conf, const struct verdict *v, const char *sende
  * (H. Hinnant), not gmtime_r(), which takes glibc's time-zone lock on every
  * call, and this runs on every recipient.
  */
-static int64_t
-month_index(int64_t now)
+int64_t
+quota_month_index(int64_t now)
 {
 	int64_t z = (now >= 0 ? now : now - 86399) / 86400 + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -165,7 +165,7 @@ month_start(int64_t m)
 static void
 month_roll(struct qslot *s, int64_t now)
 {
-	int64_t m = month_index(now);
+	int64_t m = quota_month_index(now);
 
 	if (m > s->month) {
 		s->month = m;
@@ -232,49 +232,84 @@ counts_fit(struct qslot *s, const struct quota_limits *l, int64_t now, uint64_t 
 	return 1;
 }
 
+/* The limit of SC that lease KIND stands for, and its name in a refusal. */
+static int64_t
+fleet_limit(const struct scope *sc, enum qfleet_kind kind, const char **name)
+{
+	static const char *const names[QF_KINDS] = {"daily", "hourly", "monthly"};
+
+	*name = names[kind];
+	return kind == QF_DAY ? sc->lim.daily : kind == QF_HOUR ? sc->lim.hourly : sc->lim.monthly;
+}
+
+/* Slot S's allowance of lease KIND at NOW_MS: 0 once it lapsed (see lease.h). */
+static uint64_t
+fleet_cap(const struct qslot *s, enum qfleet_kind kind, int64_t now_ms)
+{
+	const struct qfleet *f = &s->fleet[kind];
+
+	if (f->ms < now_ms - lease_kinds[kind].max_age_ms)
+		return 0; /* Redis forgets an allowance not renewed in time: so does the node */
+	if (kind == QF_MONTH && quota_month_index(f->ms / 1000) != quota_month_index(now_ms / 1000))
+		return 0; /* granted for last month */
+	return f->allow;
+}
+
+/* Queue lease KIND of S for the cluster process, unless it is queued already. */
+static void
+fleet_ask(struct qslot *s, enum qfleet_kind kind)
+{
+	if (s->fleet[kind].ask == s->fleet[kind].seen) {
+		s->fleet[kind].ask++;
+		qtable_fleet_ask(quota_table, qslot_index(quota_table, s), kind);
+	}
+}
+
 /*
- * The fleet's lease (cluster/lease.h): may the day count of S, with RES
- * reserved, grow by one?  Within the allowance Redis granted, yes; beyond it,
+ * The fleet's lease KIND (cluster/lease.h): may that count of S, with what
+ * is reserved, grow by one?  Within the allowance Redis granted, yes; beyond it,
  * while connected, no (the cluster process is asked for more and the
  * recipient is tempfailed: the decision never waits on the network); cut off
  * from Redis, up to the limit / nodes seen (share) or no (tempfail).  Unless
  * DRY, remember the limit and ask for more when the allowance runs low.
  */
 static int
-fleet_fits(struct qslot *s, const struct scope *sc, int64_t now_us, uint64_t res, int dry,
+fleet_fits(struct qslot *s, const struct scope *sc, enum qfleet_kind kind, int64_t now_us, int dry,
 	   struct refusal *r)
 {
-	uint64_t used = window_count(&s->day, now_us / 1000000) + res, cap = s->fleet_allow;
+	const char *name;
+	int64_t limit = fleet_limit(sc, kind, &name);
+	uint64_t used = quota_slot_used(s, kind, now_us / 1000000); /* reserved included */
+	uint64_t cap = fleet_cap(s, kind, now_us / 1000);
 	uint32_t nodes;
 	int connected = qtable_fleet_connected(quota_table, now_us / 1000, &nodes);
 
-	if (s->fleet_ms < now_us / 1000 - LEASE_MAX_AGE_MS)
-		cap = 0; /* Redis forgets an allowance not renewed for a day: so does the node */
-
 	if (!connected && sc->fleet == 1 + PQ_SHARE) {
-		uint64_t share = (uint64_t)sc->lim.daily / (nodes ? nodes : 1);
+		uint64_t share = (uint64_t)limit / (nodes ? nodes : 1);
 		if (share > cap)
 			cap = share;
 	}
 	if (used + 1 > cap)
-		*r = (struct refusal){"daily", sc->lim.daily, 0, 0, 0};
+		*r = (struct refusal){name, limit, 0, 0, 0};
 	if (dry)
 		return used + 1 <= cap;
-	s->fleet_limit = sc->lim.daily;
-	if (used + 1 <= cap) {
-		/* Running low (half the last batch left): ask once, before it is short. */
-		if (connected && s->fleet_ask == s->fleet_seen &&
-		    (cap - used - 1) * 2 < s->fleet_batch) {
-			s->fleet_ask++;
-			qtable_fleet_ask(quota_table, qslot_index(quota_table, s));
-		}
-		return 1;
-	}
-	if (s->fleet_ask == s->fleet_seen) {
-		s->fleet_ask++;
-		qtable_fleet_ask(quota_table, qslot_index(quota_table, s));
-	}
-	return 0;
+	s->fleet[kind].limit = limit;
+	/* Short, or running low (half the last batch left): ask once, before it is short. */
+	if (used + 1 > cap || (connected && (cap - used - 1) * 2 < s->fleet[kind].batch))
+		fleet_ask(s, kind);
+	return used + 1 <= cap;
+}
+
+/* Every lease of SC in S (see fleet_fits): 1, or 0 with R filled. */
+static int
+fleets_fit(struct qslot *s, const struct scope *sc, int64_t now_us, int dry, struct refusal *r)
+{
+	const char *name;
+
+	for (int k = 0; k < QF_KINDS; k++)
+		if (fleet_limit(sc, k, &name) > 0 && !fleet_fits(s, sc, k, now_us, dry, r))
+			return 0;
+	return 1;
 }
 
 /*
@@ -294,7 +329,7 @@ admit_slot(struct qslot *s, const struct scope *sc, int64_t now_us, int64_t minu
 
 	if (!counts_fit(s, &sc->lim, now, res, r))
 		return 0;
-	if (sc->fleet && sc->lim.daily && !fleet_fits(s, sc, now_us, res, dry, r))
+	if (sc->fleet && !fleets_fit(s, sc, now_us, dry, r))
 		return 0;
 	if (rate && !gcra_take(&g, &tat, now_us, 1, &retry_us)) {
 		*r = (struct refusal){"rate", sc->lim.rate_n, sc->lim.rate_per, g.burst,
@@ -581,7 +616,7 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 	     struct quota_conn *qc)
 {
 	struct scope sc[QUOTA_SCOPES];
-	struct refusal r;
+	struct refusal r = {0};
 	int64_t now_us;
 	int nsc, which;
 
@@ -612,11 +647,17 @@ quota_decide(const struct conf *conf, const struct facts *f, struct verdict *v,
 }
 
 uint64_t
-quota_slot_day_used(struct qslot *s, int64_t now)
+quota_slot_used(struct qslot *s, enum qfleet_kind kind, int64_t now)
 {
-	return window_count(&s->day, now) + reserved(s, now / 60);
-}
+	uint64_t res = reserved(s, now / 60);
 
+	if (kind == QF_DAY)
+		return window_count(&s->day, now) + res;
+	if (kind == QF_HOUR)
+		return window_count(&s->hour, now * 2) + res;
+	month_roll(s, now);
+	return s->month_count + res;
+}
 int
 quota_usage(const char *key, const struct quota_limits *l, int64_t now, struct quota_usage *u)
 {

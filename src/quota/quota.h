@@ -74,10 +74,14 @@ void quota_decide(const struct conf *conf, const struct facts *f, struct verdict
 /* The connection closes, or its transaction ended: release what was not committed. */
 void quota_release(struct quota_conn *qc);
 
-/* Slot S (locked by the caller): recipients committed in the rolling 24 h at NOW plus those
- * reserved. */
-uint64_t quota_slot_day_used(struct qslot *s, int64_t now);
-
+/*
+ * Slot S (locked by the caller): recipients committed at NOW in the window of
+ * lease KIND (the rolling 24 h, the rolling hour, the calendar month), plus
+ * those reserved.
+ */
+uint64_t quota_slot_used(struct qslot *s, enum qfleet_kind kind, int64_t now);
+/* Year * 12 + month (0-based) of NOW (UTC). */
+int64_t quota_month_index(int64_t now);
 /* Usage of scope KEY ("a:ACCOUNT", "d:DOMAIN", "h:") at NOW; -1 if never used. */
 int quota_usage(const char *key, const struct quota_limits *l, int64_t now, struct quota_usage *u);
 

@@ -290,9 +290,13 @@ def no_cluster_section_records_nothing():
         d.cleanup()
 
 
-def hammer(nodes, account, per_node, tag):
+DAILY_100 = "452 4.5.3 Daily sending quota exceeded (100 recipients per 24 h)"
+
+
+def hammer(nodes, account, per_node, tag, refusal=DAILY_100):
     """Every node at once, one client each, PER_NODE transactions of 2 recipients (bounded):
-    RCPT, RCPT, END-OF-MESSAGE with those admitted.  Recipients admitted per node."""
+    RCPT, RCPT, END-OF-MESSAGE with those admitted.  Recipients admitted per node; any
+    reply but DUNNO and one starting with REFUSAL is an error."""
     admitted = [0] * len(nodes)
     errors = []
 
@@ -304,8 +308,7 @@ def hammer(nodes, account, per_node, tag):
                 rs = [c.ask(sasl_username=account, recipient="r%d.%d.%d@dest.test" % (k, i, j),
                             instance=inst, sender="app@app.test") for j in (0, 1)]
                 ok = rs.count("DUNNO")
-                errors.extend(r for r in rs if r != "DUNNO" and not r.startswith(
-                    "452 4.5.3 Daily sending quota exceeded (100 recipients per 24 h)"))
+                errors.extend(r for r in rs if r != "DUNNO" and not r.startswith(refusal))
                 if ok:
                     c.ask(protocol_state="END-OF-MESSAGE", sasl_username=account, recipient="",
                           instance=inst, queue_id="%X%04X%04X" % (k + 10, len(tag), i),
@@ -333,9 +336,9 @@ def quota_limit(d, account):
     return json.loads(r.stdout)["quota"]["daily"].get("limit") if r.returncode == 0 else None
 
 
-def leased(r, account):
+def leased(r, account, key="outpost:lease:"):
     """The allowances in Redis: node -> units."""
-    flat = r.cmd("HGETALL", "outpost:lease:" + account).split("\n")
+    flat = r.cmd("HGETALL", key + account).split("\n")
     return {flat[i]: int(flat[i + 1].split(":")[0]) for i in range(0, len(flat) - 1, 2)}
 
 
@@ -389,6 +392,60 @@ def daily_quota_holds_across_the_fleet():
               % (used, cut, expect), flush=True)
         eq(cut, expect, "each node up to its share (33) beyond its lease")
         check(100 + sum(cut) <= 100 + 2 * 33, "bound: limit/3 per node cut off, 2 of 3")
+    finally:
+        cleanup(r, nodes)
+
+
+def hammer_until_idle(nodes, account, tag, refusal):
+    """Waves of 5 transactions through every node at once until 3 waves in a row admit
+    nothing (at most 60 waves): the recipients admitted per node."""
+    admitted, waves, idle = [0] * len(nodes), 0, 0
+    while waves < 60 and idle < 3:
+        got = hammer(nodes, account, 5, "%s%d" % (tag, waves), refusal)
+        admitted = [x + y for x, y in zip(admitted, got)]
+        idle = idle + 1 if sum(got) == 0 else 0
+        waves += 1
+        time.sleep(0.05)
+    return admitted
+
+
+def limit_of(d, account, kind):
+    r = d.ctl("account", "show", account, "--json")
+    return json.loads(r.stdout)["quota"][kind].get("limit") if r.returncode == 0 else None
+
+
+@test
+def hourly_and_monthly_quotas_hold_across_the_fleet():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = fleet(r)
+        a = nodes[0]
+        now = time.gmtime()
+        month = (now.tm_year * 12 + now.tm_mon - 1)
+        cases = [("hq", "hourly-quota=60", "hourly", 60,
+                  "452 4.5.3 Hourly sending quota exceeded (60 recipients per hour)",
+                  "outpost:lease-hourly:"),
+                 ("mq", "monthly-quota=40", "monthly", 40,
+                  "452 4.5.3 Monthly sending quota exceeded (40 recipients per calendar month)",
+                  "outpost:lease-monthly:%d:" % month)]
+        for account, setting, kind, limit, refusal, key in cases:
+            a.ctl("account", "add", account, check_rc=0)
+            a.ctl("account", "set", account, setting, check_rc=0)
+            for d in nodes:
+                wait_for(lambda d=d: limit_of(d, account, kind) == limit, 10,
+                         "the %s quota on every node" % kind)
+        wait_for(lambda: all(len(cstatus(d).get("nodes", [])) == 3 for d in nodes), 10,
+                 "every node sees three")
+        for account, setting, kind, limit, refusal, key in cases:
+            admitted = hammer_until_idle(nodes, account, account, refusal)
+            held = leased(r, account, key)
+            print("    fleet %s quota %d, 3 nodes hammered at once: admitted %s = %d; "
+                  "leases in Redis %s" % (kind, limit, admitted, sum(admitted), held),
+                  flush=True)
+            eq(sum(admitted), limit, "%s quota: admitted across the fleet" % kind)
+            check(sum(held.values()) <= limit, "%s leases in Redis: %s" % (kind, held))
+            check(len(held) >= 1, "%s leases under %s" % (kind, key))
     finally:
         cleanup(r, nodes)
 
