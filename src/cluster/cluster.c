@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "fleetrep.h"
 #include "cluster.h"
 #include "lease.h"
 #include "redis_addr.h"
+#include "redis_conn.h"
 #include "quota/quota.h"
 #include "store/changes.h"
 #include "util/clock.h"
@@ -43,6 +45,7 @@ struct cluster {
 	json_t *nodes;
 	struct lease *lease;
 	uint64_t pushed, records, duplicates, lost, bad;
+	uint64_t rep_seen; /* the last reputation change read (fleetrep.h) */
 	int64_t last_delay_us;
 };
 
@@ -160,146 +163,6 @@ last_id_load(struct cluster *cl)
 		log_info("cluster: no position in the change log yet: replaying it from the start");
 }
 
-/* ---- the connection ---- */
-
-/* Read cluster.password_file: "USER\nPASSWORD" or "PASSWORD".  -1 with ERR filled. */
-static int
-secret_read(const char *path, char *user, size_t ulen, char *pass, size_t plen, char *err,
-	    size_t errlen)
-{
-	char buf[2048], *nl;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cluster.password_file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	user[0] = '\0';
-	if ((nl = strchr(buf, '\n')) != NULL) {
-		*nl = '\0';
-		if (nl > buf && nl[-1] == '\r')
-			nl[-1] = '\0';
-		text_copy(user, ulen, buf);
-		text_copy(pass, plen, nl + 1);
-	} else {
-		text_copy(pass, plen, buf);
-	}
-	if (pass[0] == '\0' || strchr(pass, '\n')) {
-		snprintf(err, errlen,
-			 "cluster.password_file %s: no password in it (line 1 user, "
-			 "line 2 password; or one line: the password)",
-			 path);
-		return -1;
-	}
-	return 0;
-}
-
-/* An error reply or no reply: the reason in ERR, and -1. */
-static int
-reply_error(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
-{
-	if (r == NULL)
-		snprintf(err, errlen, "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
-	else if (r->type == REDIS_REPLY_ERROR)
-		snprintf(err, errlen, "%s: %s", what, r->str);
-	else
-		return 0;
-	freeReplyObject(r);
-	return -1;
-}
-
-/* Ask the Sentinels for MASTER's address. */
-static int
-sentinel_resolve(const struct cluster *cl, struct redis_hostport *hp, char *err, size_t errlen)
-{
-	struct timeval tv = {cl->conf->cluster.timeout / 1000,
-			     (cl->conf->cluster.timeout % 1000) * 1000};
-
-	snprintf(err, errlen, "no sentinel answered for '%s'", cl->addr.master);
-	for (int i = 0; i < cl->addr.nsentinels; i++) {
-		redisContext *c = redisConnectWithTimeout(cl->addr.sentinels[i].host,
-							  cl->addr.sentinels[i].port, tv);
-		redisReply *r =
-		    c && !c->err
-			? redisCommand(c, "SENTINEL get-master-addr-by-name %s", cl->addr.master)
-			: NULL;
-		int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-			 r->element[0]->type == REDIS_REPLY_STRING &&
-			 r->element[1]->type == REDIS_REPLY_STRING;
-		if (ok) {
-			text_copy(hp->host, sizeof(hp->host), r->element[0]->str);
-			hp->port = atoi(r->element[1]->str);
-		}
-		if (r)
-			freeReplyObject(r);
-		if (c)
-			redisFree(c);
-		if (ok)
-			return 0;
-	}
-	return -1;
-}
-
-/* Run one command and check it did not fail. */
-static int
-command_ok(redisContext *c, char *err, size_t errlen, const char *what, int argc, const char **argv)
-{
-	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
-
-	if (reply_error(c, r, what, err, errlen) < 0)
-		return -1;
-	freeReplyObject(r);
-	return 0;
-}
-
-/* Connect, authenticate, select the database.  NULL with ERR filled. */
-static redisContext *
-redis_open(struct cluster *cl, char *err, size_t errlen)
-{
-	const struct conf *conf = cl->conf;
-	struct timeval tv = {conf->cluster.timeout / 1000, (conf->cluster.timeout % 1000) * 1000};
-	struct redis_hostport hp = cl->addr.tcp;
-	char user[256], pass[1024], db[16];
-	redisContext *c;
-
-	if (cl->addr.kind == REDIS_SENTINEL && sentinel_resolve(cl, &hp, err, errlen) < 0)
-		return NULL;
-	c = cl->addr.kind == REDIS_UNIX ? redisConnectUnixWithTimeout(cl->addr.path, tv)
-					: redisConnectWithTimeout(hp.host, hp.port, tv);
-	if (c == NULL || c->err) {
-		snprintf(err, errlen, "cannot connect: %s", c ? c->errstr : "out of memory");
-		goto fail;
-	}
-	redisSetTimeout(c, tv);
-	if (conf->cluster.password_file[0]) {
-		if (secret_read(conf->cluster.password_file, user, sizeof(user), pass, sizeof(pass),
-				err, errlen) < 0)
-			goto fail;
-		const char *argv[3] = {"AUTH", user[0] ? user : pass, pass};
-		int rc = command_ok(c, err, errlen, "authentication failed", user[0] ? 3 : 2, argv);
-		explicit_bzero(pass, sizeof(pass));
-		if (rc < 0)
-			goto fail;
-	}
-	if (cl->addr.db) {
-		const char *argv[2] = {"SELECT", db};
-		snprintf(db, sizeof(db), "%d", cl->addr.db);
-		if (command_ok(c, err, errlen, "SELECT", 2, argv) < 0)
-			goto fail;
-	}
-	return c;
-fail:
-	if (c)
-		redisFree(c);
-	return NULL;
-}
-
 /* Tell the decision path (the quota table) whether leases can be had, and how many nodes share. */
 static void
 fleet_publish(struct cluster *cl, int connected)
@@ -343,7 +206,7 @@ try_connect(struct cluster *cl)
 {
 	char err[512];
 
-	if ((cl->rc = redis_open(cl, err, sizeof(err))) == NULL) {
+	if ((cl->rc = redis_conn_open(cl->conf, &cl->addr, err, sizeof(err))) == NULL) {
 		disconnected(cl, err);
 		return;
 	}
@@ -435,7 +298,7 @@ push_some(struct cluster *cl)
 		if (redisGetReply(cl->rc, (void **)&r) != REDIS_OK || r == NULL ||
 		    r->type != REDIS_REPLY_STRING) {
 			char why[512];
-			if (reply_error(cl->rc, r, "XADD", why, sizeof(why)) == 0 && r) {
+			if (redis_reply_error(cl->rc, r, "XADD", why, sizeof(why)) == 0 && r) {
 				snprintf(why, sizeof(why), "XADD: unexpected reply type %d",
 					 r->type);
 				freeReplyObject(r);
@@ -557,7 +420,7 @@ follow(struct cluster *cl)
 
 	snprintf(count, sizeof(count), "%d", READ_BATCH);
 	r = redisCommandArgv(cl->rc, 6, argv, NULL);
-	if (reply_error(cl->rc, r, "XREAD", why, sizeof(why)) < 0) {
+	if (redis_reply_error(cl->rc, r, "XREAD", why, sizeof(why)) < 0) {
 		disconnected(cl, why);
 		return -1;
 	}
@@ -644,7 +507,7 @@ heartbeat(struct cluster *cl)
 	redisAppendCommand(cl->rc, "XREVRANGE %s + - COUNT 1", cl->stream);
 	for (int i = 0; i < 4 && rc == 0; i++)
 		if (redisGetReply(cl->rc, (void **)&r[i]) != REDIS_OK ||
-		    reply_error(cl->rc, r[i], "heartbeat", why, sizeof(why)) < 0) {
+		    redis_reply_error(cl->rc, r[i], "heartbeat", why, sizeof(why)) < 0) {
 			r[i] = NULL;
 			rc = -1;
 		}
@@ -657,7 +520,7 @@ heartbeat(struct cluster *cl)
 			freeReplyObject(r[i]);
 	if (rc == 0) {
 		redisReply *m = redisCommand(cl->rc, "SMEMBERS %s", cl->nodes_key);
-		if (reply_error(cl->rc, m, "SMEMBERS", why, sizeof(why)) < 0)
+		if (redis_reply_error(cl->rc, m, "SMEMBERS", why, sizeof(why)) < 0)
 			rc = -1;
 		else {
 			json_decref(cl->nodes);
@@ -715,7 +578,7 @@ static void
 round_connected(struct cluster *cl)
 {
 	char why[512];
-	int pushed, read, leased, full = 0;
+	int pushed, read, leased, rep, full = 0;
 
 	if ((pushed = push_some(cl)) < 0)
 		return;
@@ -723,6 +586,11 @@ round_connected(struct cluster *cl)
 		cl->next_heartbeat_ms = mono_ms() + cl->conf->cluster.heartbeat_interval;
 		if (heartbeat(cl) < 0)
 			return;
+		if (fleetrep_follow(cl->conf, cl->st, cl->rc, &cl->rep_seen, why, sizeof(why)) <
+		    0) {
+			disconnected(cl, why);
+			return;
+		}
 		full = 1;
 	}
 	if ((leased = lease_round(cl->lease, cl->rc, full,
@@ -731,7 +599,11 @@ round_connected(struct cluster *cl)
 		disconnected(cl, why);
 		return;
 	}
-	if ((read = follow(cl)) == 0 && pushed == 0 && leased == 0)
+	if ((rep = fleetrep_round(cl->conf, cl->st, cl->rc, why, sizeof(why))) < 0) {
+		disconnected(cl, why);
+		return;
+	}
+	if ((read = follow(cl)) == 0 && pushed == 0 && leased == 0 && rep == 0)
 		sleep_ms(cl->conf->cluster.poll_interval);
 }
 
@@ -741,6 +613,7 @@ round_disconnected(struct cluster *cl)
 {
 	int64_t now = mono_ms(), wait;
 
+	fleetrep_round(cl->conf, cl->st, NULL, NULL, 0); /* judged on local counters meanwhile */
 	if (now >= cl->next_try_ms) {
 		try_connect(cl);
 		return;

@@ -12,6 +12,9 @@
  * -- the stream is never trimmed, it is the snapshot; announce every heartbeat_interval: HSET
  * PREFIX:node:NODE (with a TTL), SADD PREFIX:nodes, and the figures of every node seen, written to
  *            DB_META "cluster_status" for `outpostctl cluster status`.
+ *   reputation  the accounts the feedback process marked are published and the other
+ *            nodes' counters fetched (fleetrep.h); every heartbeat, the accounts other
+ *            nodes changed are fetched again.
  * Connection lost, refused or denied: logged once per cause, the node goes on
  * from LMDB (the decision path never waits on this process), changes queue in
  * the outbox, and it reconnects with a backoff doubling from 100 ms to

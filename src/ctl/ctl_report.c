@@ -138,6 +138,9 @@ judge_txn(struct store_txn *txn, void *arg)
 	struct judge_ctx *j = arg;
 	int rc = reputation_enforce(txn, j->conf, j->account, j->now, &j->v);
 
+	/* Fleet mode: the cluster process publishes the new counts (cluster/fleetrep.h). */
+	if (rc == STORE_OK && j->conf->cluster.redis[0])
+		rc = reputation_mark_set(txn, RM_DIRTY, j->account, "ctl");
 	return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
 

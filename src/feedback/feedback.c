@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "feedback.h"
+#include "feedback/claim.h"
 #include "feedback/expire.h"
 #include "feedback/classify.h"
 #include "feedback/eventlog.h"
@@ -21,6 +22,7 @@
 #include "feedback/ipwatch.h"
 #include "feedback/reputation.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xalloc.h"
@@ -40,6 +42,7 @@ struct feedback {
 	struct follow *fol;
 	struct hooks *hooks;
 	struct ipwatch *watch; /* dns.monitor_addresses; NULL: off */
+	struct claim *claim;   /* fleet mode: transitions claimed in Redis; NULL: one host */
 	struct event_base *base;
 	struct event *ev_tick, *ev_term, *ev_int;
 	struct maillog_pos_rec last; /* the position last committed */
@@ -63,6 +66,7 @@ on_line(const char *line, size_t len, void *arg)
 struct judge {
 	struct feedback *fb;
 	const char *account;
+	int flags; /* REP_LOCAL, REP_NOAPPLY */
 	struct reputation_verdict v;
 };
 
@@ -70,7 +74,8 @@ static int
 judge_txn(struct store_txn *txn, void *arg)
 {
 	struct judge *j = arg;
-	int rc = reputation_enforce(txn, j->fb->conf, j->account, (int64_t)time(NULL), &j->v);
+	int rc =
+	    reputation_judge(txn, j->fb->conf, j->account, (int64_t)time(NULL), j->flags, &j->v);
 
 	return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
@@ -95,27 +100,152 @@ memo_new(struct feedback *fb, const char *account, int to)
 	return 1;
 }
 
+/* Judge J's account (J->flags); 0, or -1 when the store failed (logged). */
+static int
+judge_write(struct judge *j)
+{
+	if (store_write(j->fb->st, judge_txn, j) != STORE_OK) {
+		log_warnx("feedback: judging account %s: %s", j->account, store_error(j->fb->st));
+		return -1;
+	}
+	return 0;
+}
+
+/* Log the change of state J made (and write its event), or the one it would make. */
+static void
+judge_report(struct judge *j)
+{
+	const char *account = j->account;
+
+	if (j->v.to < 0)
+		return;
+	if (j->v.applied) {
+		log_info("account=%s state %s -> %s by=%s reason=\"%s\"%s", account,
+			 account_state_name(j->v.from), account_state_name(j->v.to), j->v.by,
+			 j->v.reason, j->flags & REP_LOCAL ? " (this host's counters)" : "");
+		reputation_event(j->fb->conf, account, &j->v);
+	} else if (!j->v.enforce && memo_new(j->fb, account, j->v.to))
+		log_info("account=%s would move %s -> %s (auto-enforce=off) by=%s reason=\"%s\"",
+			 account, account_state_name(j->v.from), account_state_name(j->v.to),
+			 j->v.by, j->v.reason);
+}
+
 /* Judge ACCOUNT's rates and log any change of state (after the commit). */
 static void
 judge(const char *account, void *arg)
 {
 	struct judge j = {.fb = arg, .account = account};
 
-	if (store_write(j.fb->st, judge_txn, &j) != STORE_OK) {
-		log_warnx("feedback: judging account %s: %s", account, store_error(j.fb->st));
+	if (judge_write(&j) == 0)
+		judge_report(&j);
+}
+
+/* Fleet mode: judge ACCOUNT on the fleet's counters; a transition is written only by the node
+ * that claims it in Redis (claim.h).  LOCAL: Redis out of reach, this host's counters. */
+static void
+judge_fleet(struct feedback *fb, const char *account, int local)
+{
+	struct judge j = {.fb = fb, .account = account, .flags = REP_NOAPPLY};
+	char holder[256];
+	int won;
+
+	if (local) {
+		j.flags = REP_LOCAL;
+		if (judge_write(&j) == 0)
+			judge_report(&j);
 		return;
 	}
-	if (j.v.to < 0)
+	if (judge_write(&j) < 0 || j.v.to < 0 || !j.v.enforce) {
+		judge_report(&j);
 		return;
-	if (j.v.applied) {
-		log_info("account=%s state %s -> %s by=%s reason=\"%s\"", account,
-			 account_state_name(j.v.from), account_state_name(j.v.to), j.v.by,
-			 j.v.reason);
-		reputation_event(j.fb->conf, account, &j.v);
-	} else if (memo_new(j.fb, account, j.v.to))
-		log_info("account=%s would move %s -> %s (auto-enforce=off) by=%s reason=\"%s\"",
-			 account, account_state_name(j.v.from), account_state_name(j.v.to), j.v.by,
-			 j.v.reason);
+	}
+	won = fb->claim ? claim_take(fb->claim, account, j.v.since, j.v.to, holder, sizeof(holder))
+			: -1;
+	if (won == 0) {
+		log_info("account=%s %s -> %s claimed by node %s: its change arrives through the "
+			 "fleet",
+			 account, account_state_name(j.v.from), account_state_name(j.v.to), holder);
+		return;
+	}
+	j.flags = won > 0 ? 0 : REP_LOCAL;
+	if (judge_write(&j) == 0)
+		judge_report(&j);
+}
+
+#define MARK_BATCH 64
+
+struct marked {
+	char names[MARK_BATCH][ACCOUNT_NAME_MAX];
+	int local[MARK_BATCH];
+	int n;
+};
+
+/* Take the accounts the cluster process marked for judging. */
+static int
+marked_take_txn(struct store_txn *txn, void *arg)
+{
+	struct marked *m = arg;
+	char val[16];
+	int rc;
+
+	if ((m->n = reputation_mark_list(txn, RM_JUDGE, m->names, MARK_BATCH)) < 0)
+		return STORE_ERR;
+	for (int i = 0; i < m->n; i++) {
+		if (reputation_mark_get(txn, RM_JUDGE, m->names[i], val, sizeof(val)) ==
+			STORE_ERR ||
+		    (rc = reputation_mark_del(txn, RM_JUDGE, m->names[i])) != STORE_OK)
+			return STORE_ERR;
+		m->local[i] = strcmp(val, "local") == 0;
+	}
+	return STORE_OK;
+}
+
+/* Fleet mode: judge the accounts whose fleet counters the cluster process fetched. */
+static void
+judge_marked(struct feedback *fb)
+{
+	struct marked *m = xcalloc(1, sizeof(*m));
+
+	if (store_write(fb->st, marked_take_txn, m) != STORE_OK)
+		log_warnx("feedback: accounts to judge: %s", store_error(fb->st));
+	else
+		for (int i = 0; i < m->n; i++)
+			judge_fleet(fb, m->names[i], m->local[i]);
+	free(m);
+}
+
+struct dirty {
+	struct store_txn *txn;
+	char stamp[32];
+	int rc;
+};
+
+static void
+dirty_one(const char *account, void *arg)
+{
+	struct dirty *d = arg;
+
+	if (d->rc == STORE_OK)
+		d->rc = reputation_mark_set(d->txn, RM_DIRTY, account, d->stamp);
+}
+
+static int
+dirty_txn(struct store_txn *txn, void *arg)
+{
+	struct feedback *fb = arg;
+	struct dirty d = {.txn = txn, .rc = STORE_OK};
+
+	snprintf(d.stamp, sizeof(d.stamp), "%lld", (long long)now_us());
+	ingest_touched(fb->ing, dirty_one, &d);
+	return d.rc;
+}
+
+/* Fleet mode: the accounts that got results go to the cluster process first (fleetrep.h). */
+static void
+mark_dirty(struct feedback *fb)
+{
+	if (store_write(fb->st, dirty_txn, fb) != STORE_OK)
+		log_warnx("feedback: marking accounts for the fleet: %s", store_error(fb->st));
 }
 
 static int
@@ -142,7 +272,10 @@ checkpoint(struct feedback *fb)
 		return -1;
 	fb->last = pos;
 	fb->committed = 1;
-	ingest_touched(fb->ing, judge, fb);
+	if (fb->conf->cluster.redis[0])
+		mark_dirty(fb);
+	else
+		ingest_touched(fb->ing, judge, fb);
 	ingest_touched_clear(fb->ing);
 	return 0;
 }
@@ -183,6 +316,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < CHUNK_LINES)
 			break;
 	}
+	if (fb->conf->cluster.redis[0])
+		judge_marked(fb);
 	if (n == CHUNK_LINES)
 		ms = 0; /* a backlog: go on at once, after any signal */
 	else
@@ -279,6 +414,7 @@ feedback_setup(struct feedback *fb)
 		fatalx("feedback: cannot create event base");
 	fb->hooks = hooks_create(fb->base, conf);
 	event_set_hook_runner(run_hook, fb);
+	fb->claim = claim_create(conf);
 	if (conf->feedback.maillog[0])
 		maillog_setup(fb);
 	fb->watch = ipwatch_create(fb->base, conf, fb->st);
@@ -309,6 +445,7 @@ feedback_main(const struct feedback_args *args)
 	event_free(fb->ev_term);
 	event_free(fb->ev_int);
 	hooks_destroy(fb->hooks);
+	claim_destroy(fb->claim);
 	event_base_free(fb->base);
 	follow_destroy(fb->fol);
 	ingest_destroy(fb->ing);

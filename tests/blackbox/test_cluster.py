@@ -4,6 +4,7 @@ own stores) sharing one real redis-server that the test starts on a free loopbac
 port (Debian's redis-server, no persistence) and stops by PID."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -473,6 +474,139 @@ def daily_quota_partition_tempfail_admits_nothing_beyond_the_lease():
         eq(daily_used(a, "q"), held, "A used exactly its lease, nothing beyond")
         text = a.ctl("cluster", "status", check_rc=0).stdout
         check("bound 0 (partition_quota tempfail)" in text, text)
+    finally:
+        cleanup(r, nodes)
+
+
+REP_HOOK = """#!/bin/sh
+[ "$1" = state ] || { cat > /dev/null; exit 0; }
+out=%s
+{ echo "account=$OUTPOST_ACCOUNT"; cat; } > "$out.$$.tmp"
+mv "$out.$$.tmp" "$out.$$"
+"""
+
+
+def rep_fleet(r, names=("a", "b", "c")):
+    """Nodes following their own maillog: min_volume 10, paused at a bounce rate of 20%."""
+    from test_feedback import RULES
+    nodes = []
+    for n in names:
+        d = Daemon('cluster = { redis = "redis://127.0.0.1:%d"; node = "%s"; '
+                   'heartbeat_interval = "200ms"; reconnect_max = "300ms"; timeout = "1s"; };\n'
+                   'feedback = { rules = "%s"; maillog = "maillog"; poll_interval = "100ms"; '
+                   'min_volume = 10; bounce_review = 0; bounce_pause = 20; '
+                   'event_log = "events.jsonl"; hook = "hook.sh"; };' % (r.port, n, RULES),
+                   workers=1)
+        with open(os.path.join(d.dir, "hook.sh"), "w") as f:
+            f.write(REP_HOOK % os.path.join(d.dir, "hook.out"))
+        os.chmod(os.path.join(d.dir, "hook.sh"), 0o755)
+        nodes.append(d)
+    for d in nodes:
+        d.start()
+    for d in nodes:
+        wait_for(lambda d=d: cstatus(d).get("connected"), 10, "node to connect")
+    return nodes
+
+
+def maillog_append(d, text):
+    with open(os.path.join(d.dir, "maillog"), "a") as f:
+        f.write(text)
+
+
+def rep_window(d, account):
+    return d.ctl_json("account", "stats", account)[0]["reputation"]["window"]
+
+
+def rep_fields(r, account):
+    return r.cmd("HKEYS", "outpost:rep:%s" % account).split()
+
+
+def state_events(d, account):
+    try:
+        with open(os.path.join(d.dir, "events.jsonl")) as f:
+            evs = [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+    return [e for e in evs if e["type"] == "state" and e["account"] == account]
+
+
+def hook_runs(d):
+    return [n for n in os.listdir(d.dir) if n.startswith("hook.out.") and not n.endswith(".tmp")]
+
+
+@test
+def fleet_reputation_one_transition_per_crossing():
+    """No host alone crosses (each below min_volume), the fleet does: one transition in all;
+    a host whose own slice would cross is not moved when the fleet's rate is below."""
+    from test_feedback import messages
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b, c = rep_fleet(r)
+        for acct in ("spread", "diluted"):
+            a.ctl("account", "add", acct, check_rc=0)
+        for d in nodes:
+            wait_for(lambda d=d: d.ctl("account", "show", "diluted").returncode == 0 and
+                     d.ctl("account", "show", "spread").returncode == 0, 10, "the accounts")
+        # diluted: B and C deliver 20 each, then A 7 delivered + 3 bounced (30% of 10 alone).
+        maillog_append(b, messages("diluted", 20, 0, "b"))
+        maillog_append(c, messages("diluted", 20, 0, "c"))
+        wait_for(lambda: {f.split("/")[0] for f in rep_fields(r, "diluted")} == {"b", "c"}, 15,
+                 "B's and C's counters in Redis")
+        maillog_append(a, messages("diluted", 7, 3, "a"))
+        wait_for(lambda: (rep_window(a, "diluted")["eligible"],
+                          rep_window(a, "diluted")["hard_bounces"]) == (50, 3), 15,
+                 "A's merged window of diluted: 50 eligible, 3 bounced")
+        # spread: 4 delivered + 4 bounced on each host (8 < min_volume), 24 at 50% in the fleet.
+        for d, tag in ((a, "a"), (b, "b"), (c, "c")):
+            maillog_append(d, messages("spread", 4, 4, "s" + tag))
+        for d in nodes:
+            wait_for(lambda d=d: d.ctl_json("account", "show", "spread")[0]["state"] ==
+                     "paused", 15, "spread paused on %s" % d.conf)
+            wait_for(lambda d=d: rep_window(d, "spread")["eligible"] == 24, 15,
+                     "the fleet's 24 on %s" % d.conf)
+        for d in nodes:
+            hist = [h for h in d.ctl_json("account", "show", "spread")[0]["history"]
+                    if h["by"].startswith("rule:")]
+            eq(len(hist), 1, "rule transitions of spread on %s: %s" % (d.conf, hist))
+            eq((hist[0]["from"], hist[0]["to"]), ("active", "paused"), "the transition")
+            # Judged on at least two hosts' counters (one alone, 8, is below min_volume).
+            check(re.search(r"over the last (16|24) eligible", hist[0]["reason"]),
+                  hist[0]["reason"])
+            eq(d.ctl_json("account", "show", "diluted")[0]["state"], "active",
+               "diluted on %s" % d.conf)
+        wait_for(lambda: sum(len(state_events(d, "spread")) for d in nodes) >= 1, 10,
+                 "the state event")
+        wait_for(lambda: sum(len(hook_runs(d)) for d in nodes) >= 1, 10, "the hook run")
+        eq(sum(len(state_events(d, "spread")) for d in nodes), 1, "state events of spread")
+        eq(sum(len(state_events(d, "diluted")) for d in nodes), 0, "state events of diluted")
+        eq(sum(len(hook_runs(d)) for d in nodes), 1, "hook runs")
+        claims = r.cmd("KEYS", "outpost:rep:claim:*").split()
+        eq(len(claims), 1, "claims in Redis: %s" % claims)
+        check(":spread:" in claims[0], claims)
+        ttl = int(r.cmd("PTTL", "outpost:rep:spread"))
+        check(90 * 86400 * 1000 < ttl <= (90 * 86400 + 3600) * 1000, "counter expiry %d" % ttl)
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def fleet_reputation_cut_off_judges_local_counters():
+    """Redis out of reach: a host judges on its own counters (and pauses on them alone)."""
+    from test_feedback import messages
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b = rep_fleet(r, ("a", "b"))
+        a.ctl("account", "add", "solo", check_rc=0)
+        wait_for(lambda: b.ctl("account", "show", "solo").returncode == 0, 10, "the account")
+        r.stop()
+        wait_for(lambda: not cstatus(a).get("connected", True), 10, "disconnect seen")
+        maillog_append(a, messages("solo", 8, 4, "x"))
+        wait_for(lambda: a.ctl_json("account", "show", "solo")[0]["state"] == "paused", 15,
+                 "solo paused on A's own counters")
+        check("(this host's counters)" in a.logtext(), a.logtext()[-2000:])
+        eq(len(state_events(a, "solo")), 1, "state events on A")
     finally:
         cleanup(r, nodes)
 
