@@ -53,7 +53,12 @@ secret_read(const char *path, char *user, size_t ulen, char *pass, size_t plen, 
 int
 redis_reply_error(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
 {
-	if (r == NULL)
+	/* A read timeout (SO_RCVTIMEO) reaches hiredis as EAGAIN: say what it means. */
+	int timeout = c->err == REDIS_ERR_IO && strcmp(c->errstr, strerror(EAGAIN)) == 0;
+
+	if (r == NULL && timeout)
+		snprintf(err, errlen, "%s: no reply within cluster.timeout", what);
+	else if (r == NULL)
 		snprintf(err, errlen, "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
 	else if (r->type == REDIS_REPLY_ERROR)
 		snprintf(err, errlen, "%s: %s", what, r->str);

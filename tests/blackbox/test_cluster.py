@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -609,6 +610,260 @@ def fleet_reputation_cut_off_judges_local_counters():
         eq(len(state_events(a, "solo")), 1, "state events on A")
     finally:
         cleanup(r, nodes)
+
+
+REDIS_SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
+
+
+class Sentinel:
+    """A throwaway redis-sentinel on 127.0.0.1:PORT watching MASTER (quorum 1, fast failover)."""
+
+    def __init__(self, master, primary_port):
+        if not os.path.exists(REDIS_SENTINEL):
+            raise TestFailure("redis-sentinel is not installed (apt-get install redis-sentinel)")
+        self.dir = tempfile.mkdtemp(prefix="outpost-sentinel-")
+        self.port = free_port()
+        self.master = master
+        conf = os.path.join(self.dir, "sentinel.conf")  # Sentinel rewrites it: its own copy
+        with open(conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\n"
+                    "sentinel monitor %s 127.0.0.1 %d 1\n"
+                    "sentinel down-after-milliseconds %s 500\n"
+                    "sentinel failover-timeout %s 5000\n"
+                    "sentinel parallel-syncs %s 1\n"
+                    % (self.port, self.dir, master, primary_port, master, master, master))
+        self.proc = subprocess.Popen(
+            [REDIS_SENTINEL, conf], stdout=open(os.path.join(self.dir, "sentinel.log"), "ab"),
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for(lambda: self.cmd("PING") == "PONG", 10, "redis-sentinel to answer")
+
+    def cmd(self, *args):
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    def primary_port(self):
+        out = self.cmd("SENTINEL", "get-master-addr-by-name", self.master).split("\n")
+        return int(out[1]) if len(out) == 2 and out[1].isdigit() else None
+
+    def log(self):
+        with open(os.path.join(self.dir, "sentinel.log"), errors="replace") as f:
+            return f.read()
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@test
+def sentinel_failover_is_followed_without_a_restart():
+    primary = Redis().start()
+    replica = Redis().start("--replicaof", "127.0.0.1", str(primary.port))
+    sentinel, nodes = None, []
+    try:
+        wait_for(lambda: "master_link_status:up" in replica.cmd("INFO", "replication"), 15,
+                 "the replica to sync")
+        sentinel = Sentinel("outpostm", primary.port)
+        # Sentinel learns the replica from the primary's INFO (every 10 s at first, then 1 s).
+        wait_for(lambda: str(replica.port) in sentinel.cmd("SENTINEL", "replicas", "outpostm"),
+                 20, "Sentinel to see the replica")
+        url = "sentinel://127.0.0.1:%d/outpostm" % sentinel.port
+        nodes = a, b = [node(n, url) for n in ("a", "b")]
+        for d in nodes:
+            d.start()
+        for d in nodes:
+            wait_for(lambda d=d: cstatus(d).get("connected"), 10, "node to connect")
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "before@dest.test", "--reason", "bounce", check_rc=0)
+        until(b, "x", "before@dest.test", "550 5.7.1 ")
+        wait_for(lambda: all(cstatus(d).get("outbox") == 0 for d in nodes), 10, "all pushed")
+        # Asynchronous replication: what is in the primary must be in the replica before
+        # the kill, or the failover itself loses it (see README "Fleet").
+        wait_for(lambda: replica.cmd("XLEN", "outpost:changes") ==
+                 primary.cmd("XLEN", "outpost:changes"), 10, "the replica to have the stream")
+        t0 = time.time()
+        primary.proc.send_signal(signal.SIGKILL)
+        primary.proc.wait(10)
+        primary.proc = None
+        for d in nodes:
+            wait_for(lambda d=d: not cstatus(d).get("connected", True), 10, "disconnect seen")
+        wait_for(lambda: sentinel.primary_port() == replica.port, 30,
+                 "Sentinel to promote the replica")
+        promoted = time.time() - t0
+        wait_for(lambda: "role:master" in replica.cmd("INFO", "replication"), 10,
+                 "the replica to become a primary")
+        for d in nodes:  # the same processes: no restart
+            wait_for(lambda d=d: cstatus(d).get("connected"), 15, "reconnect to the new primary")
+        back = time.time() - t0
+        a.ctl("suppress", "add", "after@dest.test", "--reason", "complaint", check_rc=0)
+        until(b, "x", "after@dest.test", "550 5.7.1 ", timeout=15)
+        check(reply(b, "x", "before@dest.test").startswith("550 5.7.1 "), "kept before")
+        n = int(replica.cmd("XLEN", "outpost:changes") or 0)
+        check(n >= 3, "account + 2 suppressions (+ B's auto-created account) in the stream: %d" % n)
+        wait_for(lambda: cstatus(a).get("outbox") == 0, 10, "A's outbox pushed")
+        for d in nodes:
+            eq(cstatus(d)["duplicates"], 0, "duplicates")
+            check("disconnected from sentinel://" in d.logtext(), "no disconnect log line")
+            eq(d.proc.poll(), None, "outpostd still running")
+        print("    failover: Sentinel promoted in %.1f s, both nodes back in %.1f s "
+              "(down-after 500 ms)" % (promoted, back), flush=True)
+    finally:
+        for d in nodes:
+            d.cleanup()
+        if sentinel:
+            sentinel.cleanup()
+        replica.cleanup()
+        primary.cleanup()
+
+
+class BadRedis:
+    """A TCP server on 127.0.0.1 that reads RESP commands and answers per MODE:
+    "garbage" (bytes that are no RESP), "integers" (":7" to every command), "shapes"
+    (XADD an array, the lease script a status), "xread" (XADD acknowledged, XREAD the
+    right outer shape with integers for entries; no reputation changes) or "silent" (announces a bulk string it
+    never sends)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.commands = []
+        self.accepts = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def answer(self, cmd):
+        name = cmd[0].upper() if cmd else b""
+        if self.mode == "garbage":
+            return b"HTTP/1.1 400 Bad Request\r\n\r\n"
+        if self.mode == "integers":
+            return b":7\r\n"
+        if self.mode == "silent":
+            return b"$100\r\nabc"
+        if name == b"XREAD":
+            return b"*1\r\n*2\r\n$15\r\noutpost:changes\r\n*2\r\n:1\r\n:2\r\n"
+        if name == b"XADD":
+            return b"$3\r\n9-9\r\n" if self.mode == "xread" else b"*1\r\n:1\r\n"
+        if name in (b"EVAL", b"EVALSHA"):
+            return b"+OK\r\n"
+        if name == b"ZRANGEBYSCORE":  # the fleet's reputation changes: none
+            return b"*0\r\n"
+        return b":1\r\n"
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepts += 1
+            threading.Thread(target=self.conn, args=(c,), daemon=True).start()
+
+    def conn(self, c):
+        buf = b""
+        c.settimeout(0.2)
+        while not self.stopping:
+            try:
+                data = c.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            buf += data
+            while True:
+                cmd, buf = resp_command(buf)
+                if cmd is None:
+                    break
+                self.commands.append(cmd[0].upper() if cmd else b"")
+                try:
+                    c.sendall(self.answer(cmd))
+                except OSError:
+                    break
+        c.close()
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def resp_command(buf):
+    """One RESP array of bulk strings from the front of BUF: (args, rest) or (None, buf)."""
+    if not buf.startswith(b"*") or b"\r\n" not in buf:
+        return None, buf
+    head, rest = buf.split(b"\r\n", 1)
+    args = []
+    for _ in range(int(head[1:])):
+        if b"\r\n" not in rest:
+            return None, buf
+        h, rest = rest.split(b"\r\n", 1)
+        n = int(h[1:])
+        if len(rest) < n + 2:
+            return None, buf
+        args.append(rest[:n])
+        rest = rest[n + 2:]
+    return args, rest
+
+
+def cluster_pid(d):
+    return [w["pid"] for w in d.status()["workers"] if w["kind"] == "cluster"]
+
+
+@test
+def bad_redis_replies_keep_the_node_enforcing():
+    expect = {"garbage": "Protocol error", "integers": "XADD: unexpected reply type 3",
+              "shapes": "XADD: unexpected reply type 2", "xread": "XREAD: malformed stream entry",
+              "silent": "XADD: no reply within cluster.timeout"}
+    servers, nodes = [], []
+    try:
+        for mode in expect:
+            s = BadRedis(mode)
+            servers.append(s)
+            d = node("bad-" + mode, "redis://127.0.0.1:%d" % s.port)
+            nodes.append(d)
+            d.ctl("suppress", "add", "stays@dest.test", "--reason", "bounce", check_rc=0)
+            d.start()
+        for mode, s, d in zip(expect, servers, nodes):
+            wait_for(lambda d=d, m=mode: expect[m] in cstatus(d).get("error", ""), 15,
+                     "%s: the error in cluster status (%s)" % (mode, cstatus(d).get("error")))
+            pid = cluster_pid(d)
+            eq(len(pid), 1, "one cluster process")
+            print("    %-8s -> %s" % (mode, cstatus(d)["error"]), flush=True)
+            wait_for(lambda s=s: s.accepts >= 3, 10, "%s: reconnects with a backoff" % mode)
+            text = d.ctl("cluster", "status", check_rc=0).stdout
+            check("disconnected since" in text and expect[mode] in text, text)
+            log = d.logtext()
+            check("cluster: disconnected from redis://127.0.0.1:%d: " % s.port in log, log)
+            check("enforcing from the local store" in log, log)
+            # Enforcing from LMDB: the entry made before the start (in the outbox, never
+            # acknowledged by the bad server) and one made now; a clean address passes.
+            d.ctl("suppress", "add", "now@dest.test", check_rc=0)
+            for rcpt in ("stays@dest.test", "now@dest.test"):
+                got = reply(d, "x", rcpt)
+                check(got.startswith("550 5.7.1 "), "%s: %s -> %r" % (mode, rcpt, got))
+            eq(reply(d, "x", "clean@dest.test"), "DUNNO", "%s: clean recipient" % mode)
+            if mode != "xread":  # the others never acknowledged an XADD
+                check(cstatus(d)["outbox"] >= 1, "%s: changes kept in the outbox" % mode)
+            # No crash: the same cluster process (it retries, it is not restarted) and the
+            # same master; nothing in the log of a restart.
+            eq(cluster_pid(d), pid, "%s: cluster process pid" % mode)
+            eq(d.proc.poll(), None, "%s: outpostd running" % mode)
+            check("exited" not in log and "signal" not in log, "%s: a child died: %s" % (mode, log))
+        eq(cstatus(nodes[0])["applied"], 0, "nothing applied from garbage")
+    finally:
+        for d in nodes:
+            d.cleanup()
+        for s in servers:
+            s.close()
 
 
 if __name__ == "__main__":
