@@ -53,6 +53,8 @@ const struct lease_kind lease_kinds[QF_KINDS] = {
     [QF_HOUR] = {"lease-hourly", 3600LL * 1000, (2 * 3600LL + 600) * 1000, 600LL * 1000},
     /* The key names the month: last month's hash just expires. */
     [QF_MONTH] = {"lease-monthly", 86400LL * 1000, 35 * 86400LL * 1000, 3600LL * 1000},
+    /* Per mille of the rate: nothing admitted stays counted, so it may be forgotten soon. */
+    [QF_RATE] = {"lease-rate", 3600LL * 1000, (3600LL + 600) * 1000, 600LL * 1000},
 };
 
 struct lease {
@@ -102,6 +104,53 @@ lapsed(const struct qfleet *f, enum qfleet_kind kind, int64_t now_ms)
 }
 
 /*
+ * The rate lease of slot S (locked): asked (refused for want of a share) ->
+ * a batch more; idle for 5 heartbeats while the fleet has no share left ->
+ * give it all back (lowered here first); else renew in time.  1 with W
+ * filled when Redis must be asked.
+ */
+static int
+rate_want(struct lease *l, struct qslot *s, uint32_t nodes, int64_t now_ms, int full,
+	  struct want *w)
+{
+	struct qfleet *f = &s->fleet[QF_RATE];
+	int64_t age = now_ms - f->ms;
+	int asked = f->ask != f->seen, idle;
+	uint64_t batch = QF_RATE_ALL / (4 * (nodes ? nodes : 1));
+
+	if (s->total != f->used) {
+		f->used = s->total;
+		f->active_ms = now_ms;
+	}
+	idle = now_ms - f->active_ms >= 5 * l->conf->cluster.heartbeat_interval;
+
+	if (lapsed(f, QF_RATE, now_ms))
+		f->allow = 0;
+	if (!asked && !full)
+		return 0;
+	if (asked)
+		w->target = f->allow + (batch ? batch : 1);
+	else if (idle && f->room <= 0 && f->allow > 0)
+		w->target = 0;
+	else if (age >= lease_kinds[QF_RATE].renew_ms)
+		w->target = f->allow;
+	else
+		return 0;
+	if (w->target > QF_RATE_ALL)
+		w->target = QF_RATE_ALL;
+	if (f->allow > w->target)
+		f->allow = w->target;
+	w->floor = f->allow;
+	w->used = s->total;
+	w->limit = QF_RATE_ALL;
+	w->kind = QF_RATE;
+	f->seen = f->ask;
+	f->batch = batch;
+	text_copy(w->account, sizeof(w->account), s->key + 2);
+	return 1;
+}
+
+/*
  * Decide what lease KIND of slot S needs (locked by the caller) at NOW_MS: 1
  * with W filled when Redis must be asked, 0 when nothing.  An allowance to be
  * lowered is lowered here, in the table, before Redis hears of it.
@@ -117,6 +166,8 @@ slot_want(struct lease *l, struct qslot *s, enum qfleet_kind kind, uint32_t node
 
 	if (strncmp(s->key, "a:", 2) != 0 || f->limit <= 0)
 		return 0;
+	if (kind == QF_RATE)
+		return rate_want(l, s, nodes, now_ms, full, w);
 	used = quota_slot_used(s, kind, now_ms / 1000);
 	if (lapsed(f, kind, now_ms))
 		f->allow = 0; /* lapsed on this node (quota.c): start again from nothing */
@@ -208,7 +259,7 @@ static int
 slot_lease(struct lease *l, redisContext *c, uint32_t index, enum qfleet_kind kind, uint32_t nodes,
 	   int full, char *err, size_t errlen)
 {
-	static const char *const names[QF_KINDS] = {"daily", "hourly", "monthly"};
+	static const char *const names[QF_KINDS] = {"daily", "hourly", "monthly", "rate"};
 	struct qslot *s = qslot_at(quota_table, index);
 	int64_t sent_ms = now_us() / 1000;
 	long long allow, room;

@@ -16,7 +16,7 @@
 #include "util/xalloc.h"
 
 #define QT_MAGIC "OUTPOSTQ"
-#define QT_VERSION 5
+#define QT_VERSION 6
 #define QT_HDR_SIZE 4096
 #define QT_MAX_PROBE 64
 

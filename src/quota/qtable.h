@@ -34,8 +34,13 @@
 #define QTXN_ID_MAX 96	/* a policy `instance`, a milter transaction id */
 #define QTXN_SCOPES 3
 
-/* The count limits a fleet leases: the rolling 24 h, the rolling hour, the calendar month. */
-enum qfleet_kind { QF_DAY, QF_HOUR, QF_MONTH, QF_KINDS };
+/*
+ * What a fleet leases: the count limits (the rolling 24 h, the rolling hour,
+ * the calendar month: units are recipients) and the rate (units are per mille
+ * of the account's rate and burst).
+ */
+enum qfleet_kind { QF_DAY, QF_HOUR, QF_MONTH, QF_RATE, QF_KINDS };
+#define QF_RATE_ALL 1000 /* the whole rate, in per mille */
 
 struct qslot {
 	uint64_t keyhash; /* 0: empty; set (release) once the key is written */
@@ -45,6 +50,7 @@ struct qslot {
 	pthread_mutex_t mu;
 	/* Everything below is read and written under mu. */
 	int64_t tat_us;		       /* GCRA theoretical arrival time of the send rate */
+	uint64_t tat_share;	       /* per mille of the rate tat_us was reckoned at (0: all) */
 	int64_t month;		       /* year * 12 + month (0-based) of month_count */
 	uint64_t month_count;	       /* recipients committed in that calendar month (UTC) */
 	uint64_t total;		       /* recipients committed since the slot was made */
@@ -54,20 +60,21 @@ struct qslot {
 	struct window hour;	       /* rolling 1 h, time in half-seconds (7200 = 288 * 25) */
 	/*
 	 * The fleet's leases (cluster/lease.h), for "a:" slots only: one per
-	 * count limit (enum qfleet_kind).  This node may let its count of that
+	 * count limit and one for the rate (enum qfleet_kind).  This node may let its count of that
 	 * limit plus what is reserved grow up to allow.  The decision path writes
 	 * limit and ask; the cluster process the rest.
 	 */
 	struct qfleet {
-		int64_t limit;	/* the limit last checked here (0: none) */
-		uint64_t allow; /* the allowance Redis granted this node */
-		int64_t ms;	/* when it was granted (epoch ms; 0: never) */
-		uint32_t ask;	/* bumped when the allowance is short or running low */
-		uint32_t seen;	/* ask as the cluster process last handled it */
-		uint64_t batch; /* the spare units the cluster process asks for at a time */
-		uint64_t used;	/* count + reserved when last published */
-		int64_t room;	/* units of the fleet's limit nobody held, at the last grant */
-	} fleet[3];
+		int64_t limit;	   /* the limit last checked here (0: none) */
+		uint64_t allow;	   /* the allowance Redis granted this node */
+		int64_t ms;	   /* when it was granted (epoch ms; 0: never) */
+		uint32_t ask;	   /* bumped when the allowance is short or running low */
+		uint32_t seen;	   /* ask as the cluster process last handled it */
+		uint64_t batch;	   /* the spare units the cluster process asks for at a time */
+		uint64_t used;	   /* count + reserved when last published */
+		int64_t room;	   /* units of the fleet's limit nobody held, at the last grant */
+		int64_t active_ms; /* rate: when the cluster process last saw the count move */
+	} fleet[QF_KINDS];
 };
 
 /*

@@ -184,12 +184,17 @@ reserved(const struct qslot *s, int64_t minute)
 	return sum;
 }
 
-/* GCRA of a scope: the limit as it stands now (review factor applied); 0 if no rate. */
+/*
+ * GCRA of a scope: the limit as it stands now (review factor applied), of
+ * which this node may use SHARE per mille (the fleet's rate lease; QF_RATE_ALL
+ * without a fleet); 0 if no rate.  SHARE must not be 0.
+ */
 static int
-scope_gcra(const struct scope *sc, struct gcra_limit *g)
+scope_gcra(const struct scope *sc, uint64_t share, struct gcra_limit *g)
 {
 	const struct quota_limits *l = &sc->lim;
 	int64_t burst = l->burst;
+	double period_us = l->rate_per * 1e6 / sc->rate_factor;
 
 	if (l->rate_n == 0)
 		return 0;
@@ -198,8 +203,14 @@ scope_gcra(const struct scope *sc, struct gcra_limit *g)
 		if (burst < 1)
 			burst = 1;
 	}
-	return gcra_limit_init(g, l->rate_n, (int64_t)(l->rate_per * 1e6 / sc->rate_factor),
-			       burst) == 0;
+	if (share < QF_RATE_ALL) {
+		period_us = period_us * QF_RATE_ALL / (double)share;
+		burst = burst * (int64_t)share / QF_RATE_ALL;
+		if (burst < 1)
+			burst =
+			    1; /* each node at least one: the fleet's burst + nodes - 1 at most */
+	}
+	return gcra_limit_init(g, l->rate_n, (int64_t)period_us, burst) == 0;
 }
 
 /* Would one more recipient fit every count limit of slot S?  0 with R filled if not. */
@@ -300,13 +311,58 @@ fleet_fits(struct qslot *s, const struct scope *sc, enum qfleet_kind kind, int64
 	return used + 1 <= cap;
 }
 
+/*
+ * The share of SC's rate slot S may use now (per mille; QF_RATE_ALL without a
+ * fleet or a rate): the fleet's rate lease, or cut off from Redis at least
+ * 1 / nodes seen (share) or nothing beyond it (tempfail).  0: none yet (the
+ * cluster process is asked, unless DRY).
+ */
+static uint64_t
+fleet_rate_share(struct qslot *s, const struct scope *sc, int64_t now_us, int dry)
+{
+	uint64_t cap;
+	uint32_t nodes;
+
+	if (!sc->fleet || sc->lim.rate_n == 0)
+		return QF_RATE_ALL;
+	cap = fleet_cap(s, QF_RATE, now_us / 1000);
+	if (!qtable_fleet_connected(quota_table, now_us / 1000, &nodes) &&
+	    sc->fleet == 1 + PQ_SHARE && cap < QF_RATE_ALL / (nodes ? nodes : 1))
+		cap = QF_RATE_ALL / (nodes ? nodes : 1);
+	if (cap > QF_RATE_ALL)
+		cap = QF_RATE_ALL;
+	if (!dry) {
+		s->fleet[QF_RATE].limit = QF_RATE_ALL;
+		if (cap == 0)
+			fleet_ask(s, QF_RATE);
+	}
+	return cap;
+}
+
+/*
+ * The rate's state of S reckoned at SHARE per mille: when the share changed,
+ * what is owed (TAT beyond NOW) is rescaled, so the units already taken stay
+ * taken and the rest of the new burst is free.
+ */
+static void
+tat_rescale(struct qslot *s, uint64_t share, int64_t now_us)
+{
+	uint64_t was = s->tat_share ? s->tat_share : QF_RATE_ALL;
+
+	if (was == share)
+		return;
+	if (s->tat_us > now_us)
+		s->tat_us = now_us + (int64_t)((double)(s->tat_us - now_us) * was / share);
+	s->tat_share = share == QF_RATE_ALL ? 0 : share;
+}
+
 /* Every lease of SC in S (see fleet_fits): 1, or 0 with R filled. */
 static int
 fleets_fit(struct qslot *s, const struct scope *sc, int64_t now_us, int dry, struct refusal *r)
 {
 	const char *name;
 
-	for (int k = 0; k < QF_KINDS; k++)
+	for (int k = QF_DAY; k <= QF_MONTH; k++)
 		if (fleet_limit(sc, k, &name) > 0 && !fleet_fits(s, sc, k, now_us, dry, r))
 			return 0;
 	return 1;
@@ -321,19 +377,28 @@ static int
 admit_slot(struct qslot *s, const struct scope *sc, int64_t now_us, int64_t minute, int dry,
 	   int64_t *interval_us, struct refusal *r)
 {
-	int64_t now = now_us / 1000000, tat = s->tat_us, retry_us;
-	uint64_t res = reserved(s, now / 60);
+	int64_t now = now_us / 1000000, tat, retry_us;
+	uint64_t res = reserved(s, now / 60), share;
 	struct gcra_limit g;
-	int rate = scope_gcra(sc, &g);
-	int b = (int)(minute % QRES_BUCKETS);
+	int rate, b = (int)(minute % QRES_BUCKETS);
 
 	if (!counts_fit(s, &sc->lim, now, res, r))
 		return 0;
 	if (sc->fleet && !fleets_fit(s, sc, now_us, dry, r))
 		return 0;
+	if ((share = fleet_rate_share(s, sc, now_us, dry)) == 0) {
+		*r = (struct refusal){"rate", sc->lim.rate_n, sc->lim.rate_per, sc->lim.burst, 0};
+		return 0; /* no share of the fleet's rate yet: asked for */
+	}
+	if (!dry)
+		tat_rescale(s, share, now_us);
+	tat = s->tat_us;
+	rate = scope_gcra(sc, share, &g);
 	if (rate && !gcra_take(&g, &tat, now_us, 1, &retry_us)) {
 		*r = (struct refusal){"rate", sc->lim.rate_n, sc->lim.rate_per, g.burst,
 				      now + (retry_us + 999999) / 1000000};
+		if (!dry && share < QF_RATE_ALL)
+			fleet_ask(s, QF_RATE); /* short of its share: ask for more */
 		return 0;
 	}
 	if (dry)
@@ -460,6 +525,7 @@ commit(struct scope *sc, int nsc, int64_t now_us, const struct qtxn *x, uint32_t
 {
 	int64_t now = now_us / 1000000;
 	struct gcra_limit g;
+	uint64_t share;
 
 	for (int i = 0; i < nsc; i++) {
 		struct qslot *s = scope_slot(&sc[i], 1);
@@ -475,7 +541,10 @@ commit(struct scope *sc, int nsc, int64_t now_us, const struct qtxn *x, uint32_t
 		s->month_count += count;
 		s->total += count;
 		/* Rate units: the reservation gave back what it took; take what was sent. */
-		if (scope_gcra(&sc[i], &g)) {
+		share = fleet_rate_share(s, &sc[i], now_us, 1);
+		if (share > 0)
+			tat_rescale(s, share, now_us);
+		if (share > 0 && scope_gcra(&sc[i], share, &g)) {
 			if (s->tat_us < now_us)
 				s->tat_us = now_us;
 			s->tat_us += (int64_t)count * g.interval_us;
@@ -676,7 +745,7 @@ quota_usage(const char *key, const struct quota_limits *l, int64_t now, struct q
 	u->month = s->month_count;
 	u->reserved = reserved(s, now / 60);
 	u->total = s->total;
-	if (scope_gcra(&sc, &g))
+	if (scope_gcra(&sc, QF_RATE_ALL, &g))
 		u->rate_available = gcra_available(&g, s->tat_us, now * 1000000);
 	qslot_unlock(s);
 	return 0;

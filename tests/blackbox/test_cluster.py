@@ -412,8 +412,12 @@ def hammer_until_idle(nodes, account, tag, refusal):
 
 
 def limit_of(d, account, kind):
+    """The account's limit KIND ("daily", "hourly", "monthly", "max_rate_burst") on D."""
     r = d.ctl("account", "show", account, "--json")
-    return json.loads(r.stdout)["quota"][kind].get("limit") if r.returncode == 0 else None
+    if r.returncode != 0:
+        return None
+    q = json.loads(r.stdout)["quota"][kind]
+    return q.get("limit") if isinstance(q, dict) else q
 
 
 @test
@@ -448,6 +452,34 @@ def hourly_and_monthly_quotas_hold_across_the_fleet():
             eq(sum(admitted), limit, "%s quota: admitted across the fleet" % kind)
             check(sum(held.values()) <= limit, "%s leases in Redis: %s" % (kind, held))
             check(len(held) >= 1, "%s leases under %s" % (kind, key))
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def rate_holds_across_the_fleet():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = fleet(r)
+        a = nodes[0]
+        a.ctl("account", "add", "rq", check_rc=0)
+        a.ctl("account", "set", "rq", "max-rate=60/h", "max-rate-burst=20", check_rc=0)
+        for d in nodes:
+            wait_for(lambda d=d: limit_of(d, "rq", "max_rate_burst") == 20, 10,
+                     "the rate on every node")
+        wait_for(lambda: all(len(cstatus(d).get("nodes", [])) == 3 for d in nodes), 10,
+                 "every node sees three")
+        # 60/h releases one unit a minute: within the test only the burst can pass.  Each
+        # node alone would let 20 through (60 in all); the fleet's shares add up to the
+        # burst, each node rounded up to at least 1.
+        admitted = hammer_until_idle(nodes, "rq", "rq", "450 4.7.1 Maximum sending rate")
+        held = leased(r, "rq", "outpost:lease-rate:")
+        print("    fleet rate 60/h burst 20, 3 nodes hammered at once: admitted %s = %d; "
+              "shares in Redis (per mille) %s" % (admitted, sum(admitted), held), flush=True)
+        check(sum(admitted) <= 20 + 2, "admitted %d > burst 20 + 2" % sum(admitted))
+        check(sum(admitted) >= 10, "shares flow to the nodes: only %d admitted" % sum(admitted))
+        check(sum(held.values()) <= 1000, "shares in Redis: %s" % held)
     finally:
         cleanup(r, nodes)
 
