@@ -31,6 +31,13 @@
 #define ID_MAX 48
 #define BACKOFF_MIN_MS 100
 
+struct outbox_batch {
+	uint8_t keys[PUSH_BATCH][8];
+	void *vals[PUSH_BATCH];
+	size_t lens[PUSH_BATCH];
+	int n, acked;
+};
+
 struct cluster {
 	const struct conf *conf;
 	struct store *st;
@@ -45,11 +52,14 @@ struct cluster {
 	json_t *nodes;
 	struct lease *lease;
 	uint64_t pushed, records, duplicates, lost, bad;
-	uint64_t rep_seen; /* the last reputation change read (fleetrep.h) */
+	uint64_t rep_seen;	      /* the last reputation change read (fleetrep.h) */
+	struct outbox_batch *pending; /* XADDed, not yet held by cluster.wait_replicas replicas */
+	int64_t pending_since_ms;
 	int64_t last_delay_us;
 };
 
 static volatile sig_atomic_t stopping;
+static struct log_rl wait_rl = LOG_RL_INIT(60);
 
 static void
 on_stop(int sig)
@@ -136,6 +146,8 @@ status_write(struct cluster *cl)
 	    json_string(cl->conf->cluster.partition_quota == PQ_SHARE ? "share" : "tempfail"));
 	json_object_set_new(o, "lease_grants", json_integer((json_int_t)grants));
 	json_object_set_new(o, "lease_accounts", json_integer((json_int_t)held));
+	json_object_set_new(o, "awaiting_replicas",
+			    json_integer(cl->pending ? (json_int_t)cl->pending->acked : 0));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (store_write(cl->st, status_txn, s) != STORE_OK)
@@ -176,6 +188,16 @@ fleet_publish(struct cluster *cl, int connected)
 		    (uint32_t)(n ? n : 1));
 }
 
+static void
+batch_free(struct outbox_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (int i = 0; i < b->n; i++)
+		free(b->vals[i]);
+	free(b);
+}
+
 /* Not connected (any more): say so once per cause, try again after the backoff. */
 static void
 disconnected(struct cluster *cl, const char *why)
@@ -186,6 +208,8 @@ disconnected(struct cluster *cl, const char *why)
 		redisFree(cl->rc);
 		cl->rc = NULL;
 	}
+	batch_free(cl->pending); /* still in the outbox: pushed again on the next connection */
+	cl->pending = NULL;
 	fleet_publish(cl, 0);
 	if (was_up || strcmp(cl->error, why) != 0 || cl->since == 0)
 		log_warnx("cluster: disconnected from %s: %s; enforcing from the local store, "
@@ -220,13 +244,6 @@ try_connect(struct cluster *cl)
 }
 
 /* ---- push: outbox -> XADD ---- */
-
-struct outbox_batch {
-	uint8_t keys[PUSH_BATCH][8];
-	void *vals[PUSH_BATCH];
-	size_t lens[PUSH_BATCH];
-	int n, acked;
-};
 
 static int
 outbox_collect(const struct store_val *k, const struct store_val *v, void *arg)
@@ -271,16 +288,110 @@ append_xadd(struct cluster *cl, const void *rec, size_t len, const struct change
 	redisAppendCommandArgv(cl->rc, 13, argv, lens);
 }
 
-/* Push up to PUSH_BATCH outbox entries: how many, or -1 on error. */
+/*
+ * Do cluster.wait_replicas replicas hold everything this connection wrote?
+ * 1 yes (or none asked for), 0 not yet (WAIT waits at most a poll interval),
+ * -1 the connection failed.
+ */
+static int
+replicas_hold(struct cluster *cl)
+{
+	char n[16], ms[24], why[512];
+	const char *argv[3] = {"WAIT", n, ms};
+	redisReply *r;
+	int ok;
+
+	if (cl->conf->cluster.wait_replicas == 0)
+		return 1;
+	snprintf(n, sizeof(n), "%d", cl->conf->cluster.wait_replicas);
+	snprintf(ms, sizeof(ms), "%lld", (long long)cl->conf->cluster.poll_interval);
+	r = redisCommandArgv(cl->rc, 3, argv, NULL);
+	if (redis_reply_error(cl->rc, r, "WAIT", why, sizeof(why)) < 0 || r == NULL ||
+	    r->type != REDIS_REPLY_INTEGER) {
+		if (r)
+			snprintf(why, sizeof(why), "WAIT: unexpected reply type %d", r->type);
+		freeReplyObject(r);
+		disconnected(cl, why);
+		return -1;
+	}
+	ok = r->integer >= cl->conf->cluster.wait_replicas;
+	freeReplyObject(r);
+	return ok;
+}
+
+/* The entries of B, held where they must be: out of the outbox. */
+static void
+batch_done(struct cluster *cl, struct outbox_batch *b)
+{
+	if (b->acked && store_write(cl->st, outbox_delete, b) != STORE_OK)
+		fatalx("cluster: %s", store_error(cl->st));
+	cl->pushed += (uint64_t)b->acked;
+	batch_free(b);
+}
+
+/* Entries XADDed earlier: done once the replicas hold them.  1 done, 0 not yet, -1 failed. */
+static int
+pending_check(struct cluster *cl)
+{
+	int rc = replicas_hold(cl);
+
+	if (rc <= 0) {
+		if (rc == 0 && mono_ms() - cl->pending_since_ms > cl->conf->cluster.timeout &&
+		    log_allow(&wait_rl))
+			log_warnx(
+			    "cluster: %d changes not yet on %d replica(s) after %lld ms: kept "
+			    "in the outbox",
+			    cl->pending->acked, cl->conf->cluster.wait_replicas,
+			    (long long)(mono_ms() - cl->pending_since_ms));
+		return rc;
+	}
+	batch_done(cl, cl->pending);
+	cl->pending = NULL;
+	return 1;
+}
+
+/* Read the XADD replies of B's SENT entries: 0, or -1 (disconnected). */
+static int
+xadd_replies(struct cluster *cl, struct outbox_batch *b, int sent)
+{
+	for (int i = 0; i < sent; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(cl->rc, (void **)&r) != REDIS_OK || r == NULL ||
+		    r->type != REDIS_REPLY_STRING) {
+			char why[512];
+			if (redis_reply_error(cl->rc, r, "XADD", why, sizeof(why)) == 0 && r) {
+				snprintf(why, sizeof(why), "XADD: unexpected reply type %d",
+					 r->type);
+				freeReplyObject(r);
+			}
+			disconnected(cl, why);
+			return -1;
+		}
+		freeReplyObject(r);
+		b->acked++;
+	}
+	return 0;
+}
+
+/*
+ * Push up to PUSH_BATCH outbox entries: how many, or -1 on error.  An entry
+ * leaves the outbox once Redis (and cluster.wait_replicas replicas) hold it;
+ * until then nothing more is pushed.
+ */
 static int
 push_some(struct cluster *cl)
 {
-	struct outbox_batch *b = xcalloc(1, sizeof(*b));
+	struct outbox_batch *b;
 	struct store_txn *txn;
-	int rc = 0, sent = 0;
+	int rc, sent = 0;
 
-	if (store_read_begin(cl->st, &txn) != STORE_OK)
-		goto out;
+	if (cl->pending && (rc = pending_check(cl)) <= 0)
+		return rc;
+	b = xcalloc(1, sizeof(*b));
+	if (store_read_begin(cl->st, &txn) != STORE_OK) {
+		batch_free(b);
+		return 0;
+	}
 	store_scan(txn, DB_OUTBOX, NULL, 0, NULL, 0, outbox_collect, b);
 	store_read_end(txn);
 	for (int i = 0; i < b->n; i++) {
@@ -293,33 +404,19 @@ push_some(struct cluster *cl)
 		change_free(&c);
 		sent++;
 	}
-	for (int i = 0; i < sent; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(cl->rc, (void **)&r) != REDIS_OK || r == NULL ||
-		    r->type != REDIS_REPLY_STRING) {
-			char why[512];
-			if (redis_reply_error(cl->rc, r, "XADD", why, sizeof(why)) == 0 && r) {
-				snprintf(why, sizeof(why), "XADD: unexpected reply type %d",
-					 r->type);
-				freeReplyObject(r);
-			}
-			disconnected(cl, why);
-			rc = -1;
-			break;
-		}
-		freeReplyObject(r);
-		b->acked++;
+	rc = xadd_replies(cl, b, sent);
+	if (rc == 0 && b->acked && (rc = replicas_hold(cl)) == 0) {
+		cl->pending = b; /* Redis has them, the replicas not yet */
+		cl->pending_since_ms = mono_ms();
+		return b->acked;
 	}
-	if (b->acked && store_write(cl->st, outbox_delete, b) != STORE_OK)
-		fatalx("cluster: %s", store_error(cl->st));
-	cl->pushed += (uint64_t)b->acked;
-	if (rc == 0)
-		rc = b->acked;
-out:
-	for (int i = 0; i < b->n; i++)
-		free(b->vals[i]);
-	free(b);
-	return rc;
+	if (rc < 0 && cl->conf->cluster.wait_replicas > 0) {
+		batch_free(b); /* unconfirmed: kept in the outbox, pushed again (applied once) */
+		return -1;
+	}
+	sent = b->acked;
+	batch_done(cl, b); /* on an error, what the primary acknowledged is pushed all the same */
+	return rc < 0 ? -1 : sent;
 }
 
 /* ---- follow: XREAD -> apply ---- */

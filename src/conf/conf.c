@@ -288,8 +288,11 @@ static const struct schema_key schema[] = {
     {"cluster.reconnect_max", CT_MSEC, O(cluster.reconnect_max), "5s", 100, 300000, NULL,
      "longest wait between two attempts to reconnect (the wait doubles from 100ms)"},
     {"cluster.partition_quota", CT_ENUM, O(cluster.partition_quota), "share", 0, 0, partition_vals,
-     "cut off from Redis, beyond its lease of a daily quota a node admits: share (up to the "
+     "cut off from Redis, beyond its lease of a quota or rate a node admits: share (up to the "
      "limit / nodes seen) or tempfail (nothing more)"},
+    {"cluster.wait_replicas", CT_INT, O(cluster.wait_replicas), "0", 0, 16, NULL,
+     "keep each change in the local outbox until this many Redis replicas acknowledged it "
+     "(WAIT), so a Sentinel failover cannot lose it; 0: until the primary did"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,

@@ -151,6 +151,7 @@ struct conf {
 		int64_t timeout;	    /* ms: connect and command timeout */
 		int64_t reconnect_max;	    /* ms: backoff cap between connection attempts */
 		int partition_quota; /* enum conf_partition_quota: cut off, beyond the lease */
+		int wait_replicas; /* outbox entries are kept until this many replicas hold them */
 	} cluster;
 
 	struct {

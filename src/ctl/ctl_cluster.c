@@ -101,8 +101,12 @@ status_print(json_t *o)
 	       json_string_value(json_object_get(o, "last_applied_id")) ?: "none",
 	       (long long)json_integer_value(json_object_get(o, "lag_ms")),
 	       json_number_value(json_object_get(o, "last_delay_ms")));
-	printf("outbox:       %lld changes not yet in the fleet's log\n",
+	printf("outbox:       %lld changes not yet in the fleet's log",
 	       (long long)json_integer_value(json_object_get(o, "outbox")));
+	if (json_integer_value(json_object_get(o, "awaiting_replicas")) > 0)
+		printf(" (%lld in Redis, waiting for cluster.wait_replicas replicas)",
+		       (long long)json_integer_value(json_object_get(o, "awaiting_replicas")));
+	printf("\n");
 	printf("changes:      %lld pushed, %lld applied, %lld duplicates skipped, %lld lost to "
 	       "newer, %lld unreadable\n",
 	       (long long)json_integer_value(json_object_get(o, "pushed")),

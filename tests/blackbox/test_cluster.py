@@ -751,6 +751,51 @@ def sentinel_failover_is_followed_without_a_restart():
         primary.cleanup()
 
 
+@test
+def wait_replicas_keeps_changes_until_a_replica_holds_them():
+    primary = Redis().start()
+    replica = Redis().start("--replicaof", "127.0.0.1", str(primary.port))
+    nodes, stopped = [], False
+    try:
+        wait_for(lambda: "master_link_status:up" in replica.cmd("INFO", "replication"), 15,
+                 "the replica to sync")
+        url = "redis://127.0.0.1:%d" % primary.port
+        nodes = a, b = [node(n, url, "wait_replicas = 1;") for n in ("a", "b")]
+        for d in nodes:
+            d.start()
+        for d in nodes:
+            wait_for(lambda d=d: cstatus(d).get("connected"), 10, "node to connect")
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "one@dest.test", "--reason", "bounce", check_rc=0)
+        until(b, "x", "one@dest.test", "550 5.7.1 ")
+        wait_for(lambda: cstatus(a).get("outbox") == 0, 10, "A's outbox empty: the replica has it")
+        # The replica stops answering: the primary takes the change (B enforces it) but A
+        # keeps it in its outbox, as a failover now would lose it.
+        replica.proc.send_signal(signal.SIGSTOP)
+        stopped = True
+        a.ctl("suppress", "add", "two@dest.test", "--reason", "bounce", check_rc=0)
+        until(b, "x", "two@dest.test", "550 5.7.1 ")
+        wait_for(lambda: cstatus(a).get("awaiting_replicas") == 1, 10, "A awaiting the replica")
+        time.sleep(0.5)
+        eq(cstatus(a).get("outbox"), 1, "A's outbox while the replica is stopped")
+        text = a.ctl("cluster", "status", check_rc=0).stdout
+        check("waiting for cluster.wait_replicas replicas" in text, text)
+        replica.proc.send_signal(signal.SIGCONT)
+        stopped = False
+        wait_for(lambda: cstatus(a).get("outbox") == 0, 10, "A's outbox empty again")
+        wait_for(lambda: cstatus(a).get("awaiting_replicas") == 0, 10, "nothing awaiting")
+        eq(cstatus(b)["duplicates"], 0, "duplicates applied on B")
+        eq(replica.cmd("XLEN", "outpost:changes"), primary.cmd("XLEN", "outpost:changes"),
+           "the replica's stream")
+    finally:
+        if stopped:
+            replica.proc.send_signal(signal.SIGCONT)
+        for d in nodes:
+            d.cleanup()
+        replica.cleanup()
+        primary.cleanup()
+
+
 class BadRedis:
     """A TCP server on 127.0.0.1 that reads RESP commands and answers per MODE:
     "garbage" (bytes that are no RESP), "integers" (":7" to every command), "shapes"
