@@ -71,6 +71,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -322,6 +323,7 @@ static struct target *cur;
 static struct {
 	int conc, threads, warmup, nlabels, rcpts, per_session, quickack;
 	double seconds, slice, hit_fraction;
+	double rate; /* -R: messages per second in all, 0: closed loop */
 	uint64_t max_messages;
 	uint64_t accounts, suppressed, seed;
 } opt = {.conc = 1,
@@ -344,6 +346,8 @@ struct conn {
 	int waiting;
 	uint32_t id;
 	uint64_t sent_ns, mail_ns;
+	int parked;	 /* -R: idle between messages until due_ns */
+	uint64_t due_ns; /* -R: when its next message is scheduled (0: not yet) */
 	/* negotiated */
 	uint32_t actions, proto;
 	uint32_t macros[MS_N]; /* what to send per macro stage: the symlist or the default */
@@ -363,6 +367,7 @@ struct conn {
 struct worker {
 	pthread_t tid;
 	int ep, nconns, open;
+	int tfd; /* -R: a timerfd armed for the earliest parked connection */
 	struct conn *conns;
 	uint64_t rng;
 	struct stats st;
@@ -897,8 +902,6 @@ proceed(struct worker *w, struct conn *c, enum stage s, uint64_t now)
 			return;
 		}
 		emit(c, s);
-		if (s == S_MAIL)
-			c->mail_ns = now;
 		if (s != S_EOM && (stage_noreply[s] & c->proto)) {
 			s = stage_after(c, s);
 			continue;
@@ -924,16 +927,42 @@ session_quit(struct worker *w, struct conn *c, uint64_t now)
 		conn_error(w, c, "send failed", NULL, 0);
 }
 
-/* Start the next message of the session, or end the session. */
+/*
+ * -R: when connection C's next message is due.  The connections' schedules
+ * interleave evenly: message k of connection i at start + (i + k * conc) / rate.
+ */
+static uint64_t
+pace_next_due(struct conn *c)
+{
+	double gap = 1e9 / opt.rate;
+
+	if (c->due_ns == 0)
+		c->due_ns = start_ns + (uint64_t)((double)c->id * gap);
+	else
+		c->due_ns += (uint64_t)(gap * opt.conc);
+	return c->due_ns;
+}
+
+/* Start the next message of the session (-R: when it is due), or end the session. */
 static void
 next_message(struct worker *w, struct conn *c, uint64_t now)
 {
-	uint64_t seq;
+	uint64_t seq, due = now;
 
 	if (now >= deadline_ns || atomic_load_explicit(&stop_now, memory_order_relaxed) ||
 	    (opt.per_session && c->sess_msgs >= (uint64_t)opt.per_session)) {
 		session_quit(w, c, now);
 		return;
+	}
+	if (opt.rate > 0) {
+		due = c->parked ? c->due_ns : pace_next_due(c);
+		c->parked = due > now;
+		if (due >= deadline_ns) {
+			c->parked = 0;
+			session_quit(w, c, now);
+		}
+		if (due > now || due >= deadline_ns)
+			return; /* parked: pace_wake() starts it */
 	}
 	seq = atomic_fetch_add_explicit(&issued, 1, memory_order_relaxed);
 	if (opt.max_messages && seq >= opt.max_messages) {
@@ -942,8 +971,31 @@ next_message(struct worker *w, struct conn *c, uint64_t now)
 	}
 	c->sess_msgs++;
 	message_pick(w, c, seq);
-	c->mail_ns = now;
+	c->mail_ns = due; /* open loop: a late start is queueing, and counts */
 	proceed(w, c, S_MAIL, now);
+}
+
+/* -R: start what is due, then arm the timer for the earliest parked connection. */
+static void
+pace_wake(struct worker *w, uint64_t now)
+{
+	uint64_t next = 0;
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	for (int i = 0; i < w->nconns; i++) {
+		struct conn *c = &w->conns[i];
+		if (c->fd < 0 || !c->parked)
+			continue;
+		if (c->due_ns <= now)
+			next_message(w, c, now);
+		else if (next == 0 || c->due_ns < next)
+			next = c->due_ns;
+	}
+	if (next == 0)
+		return;
+	its.it_value.tv_sec = (time_t)(next / 1000000000u);
+	its.it_value.tv_nsec = (long)(next % 1000000000u);
+	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 /* A message is over: count it and time it (MAIL sent -> the reply that ended it). */
@@ -1217,6 +1269,12 @@ worker_loop(struct worker *w)
 		now = now_ns();
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
+			if (c == NULL) { /* the pacing timer: pace_wake() below */
+				uint64_t ticks;
+				ssize_t got = read(w->tfd, &ticks, sizeof(ticks));
+				(void)got;
+				continue;
+			}
 			if (c->fd < 0)
 				continue;
 			if (evs[i].events & EPOLLOUT) {
@@ -1230,6 +1288,8 @@ worker_loop(struct worker *w)
 			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				conn_readable(w, c, now);
 		}
+		if (opt.rate > 0)
+			pace_wake(w, now);
 		if (n <= 0 || now - last_reap > 100000000ull) {
 			last_reap = now;
 			reap(w, now);
@@ -1337,7 +1397,7 @@ usage(void)
 	    "usage: milter_bench -s HOST:PORT [-L LABEL] [-s HOST:PORT -L LABEL] [-c CONNS]\n"
 	    "                    [-t THREADS] [-r RCPTS] [-m MSGS] [-d SECONDS] [-i SLICE]\n"
 	    "                    [-n MESSAGES] [-A ACCOUNTS] [-N SUPPRESSED] [-f HIT] [-W] [-Q]\n"
-	    "                    [-S SEED]\n"
+	    "                    [-S SEED] [-R RATE]\n"
 	    "  -s  the milter (twice: two milters, driven in alternate slices; -L names each)\n"
 	    "  -c  connections, each lock-step (default 1)\n"
 	    "  -t  threads, each an epoll loop (default 1; at most -c)\n"
@@ -1351,7 +1411,10 @@ usage(void)
 	    "  -f  fraction of recipients that are suppressed (default 0.10)\n"
 	    "  -W  warm-up: one message per account, in order (creates them all)\n"
 	    "  -Q  diagnosis only: ACK every reply at once (TCP_QUICKACK), which Postfix does\n"
-	    "      not do; shows what Nagle + delayed-ACK stalls cost the filter\n",
+	    "      not do; shows what Nagle + delayed-ACK stalls cost the filter\n"
+	    "  -R  messages per second in all, spread evenly over the connections, open loop:\n"
+	    "      each message has its time and its latency counts from it (default 0:\n"
+	    "      closed loop, each connection as fast as the filter answers)\n",
 	    MAX_RCPT);
 	exit(2);
 }
@@ -1377,6 +1440,20 @@ parse_target(const char *spec)
 	ntargets++;
 }
 
+/* -R: W's pacing timer, in its epoll set (data.ptr NULL); without -R none (-1). */
+static int
+pace_timer(struct worker *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+	w->tfd = -1;
+	if (opt.rate <= 0)
+		return 0;
+	if ((w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		return -1;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &ev);
+}
+
 /* Drive TG for SECS seconds (or until -n is used up) with fresh connections. */
 static int
 run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
@@ -1396,12 +1473,14 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 		w->conns = conns + next;
 		for (int i = 0; i < w->nconns; i++) {
 			w->conns[i].fd = -1;
+			w->conns[i].parked = 0;
+			w->conns[i].due_ns = 0;
 			w->conns[i].id = (uint32_t)(next + i);
 		}
 		next += w->nconns;
 		w->rng = (opt.seed + 1) * 0x9E3779B97F4A7C15ull +
 			 (uint64_t)(nslice * MAX_THREADS + t + 1) * 0xBF58476D1CE4E5B9ull;
-		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || pace_timer(w) < 0 ||
 		    pthread_create(&w->tid, NULL, worker_main, w) != 0) {
 			perror("milter_bench");
 			exit(1);
@@ -1413,6 +1492,8 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 	for (int t = 0; t < nt; t++) {
 		pthread_join(ws[t].tid, NULL);
 		close(ws[t].ep);
+		if (ws[t].tfd >= 0)
+			close(ws[t].tfd);
 		stats_add(&sum, &ws[t].st);
 	}
 	pthread_barrier_destroy(&barrier);
@@ -1446,7 +1527,7 @@ main(int argc, char **argv)
 	double left;
 	int ch, rc = 0, nslice = 0;
 
-	while ((ch = getopt(argc, argv, "s:c:t:r:m:d:i:n:A:N:f:WQL:S:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:t:r:m:d:i:n:A:N:f:WQL:S:R:")) != -1) {
 		switch (ch) {
 		case 's':
 			parse_target(optarg);
@@ -1495,6 +1576,9 @@ main(int argc, char **argv)
 		case 'S':
 			opt.seed = strtoull(optarg, NULL, 10);
 			break;
+		case 'R':
+			opt.rate = atof(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -1502,7 +1586,8 @@ main(int argc, char **argv)
 	if (ntargets == 0 || opt.accounts == 0 || opt.conc < 1 || opt.conc > MAX_CONNS ||
 	    opt.threads < 1 || opt.threads > MAX_THREADS || opt.rcpts < 1 || opt.rcpts > MAX_RCPT ||
 	    opt.per_session < 0 || opt.seconds < 0 || opt.slice < 0 || opt.hit_fraction < 0 ||
-	    opt.hit_fraction > 1 || (ntargets > 1 && (opt.max_messages || opt.warmup)))
+	    opt.hit_fraction > 1 || opt.rate < 0 ||
+	    (ntargets > 1 && (opt.max_messages || opt.warmup)))
 		usage();
 	for (int i = 0; i < ntargets; i++)
 		if (targets[i].label == NULL)

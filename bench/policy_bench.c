@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +89,7 @@ static struct target *cur; /* the one the running slice drives */
 static struct {
 	int conc, threads, warmup, nlabels;
 	double seconds, slice, hit_fraction;
+	double rate;	       /* -R: requests per second in all, 0: closed loop */
 	uint64_t max_requests; /* 0: no limit */
 	uint64_t accounts, suppressed, seed;
 } opt = {.conc = 1,
@@ -108,7 +110,9 @@ struct conn {
 	uint64_t sent_ns;
 	size_t rlen, woff, wlen;
 	uint32_t id, seq;
-	int retries; /* reconnects since the last reply */
+	int retries;	 /* reconnects since the last reply */
+	int parked;	 /* -R: idle until due_ns */
+	uint64_t due_ns; /* -R: when its next request is scheduled (0: not yet) */
 	char rbuf[REPLY_MAX];
 	char wbuf[REQ_MAX];
 };
@@ -116,6 +120,7 @@ struct conn {
 struct worker {
 	pthread_t tid;
 	int ep, nconns, open;
+	int tfd; /* -R: a timerfd armed for the earliest parked connection */
 	struct conn *conns;
 	uint64_t rng;
 	uint64_t done, errors, reconnects, last_ns, sum_ns, max_ns;
@@ -377,16 +382,46 @@ conn_flush(struct worker *w, struct conn *c)
 	return 0;
 }
 
+/*
+ * -R: when connection C's next request is due.  The connections' schedules
+ * interleave evenly: request k of connection i at start + (i + k * conc) / rate.
+ */
+static uint64_t
+pace_next_due(struct conn *c)
+{
+	double gap = 1e9 / opt.rate;
+
+	if (c->due_ns == 0)
+		c->due_ns = start_ns + (uint64_t)((double)c->id * gap);
+	else
+		c->due_ns += (uint64_t)(gap * opt.conc);
+	return c->due_ns;
+}
+
 /* Start the next request, or close the connection when the run is over. */
 static void
 conn_next(struct worker *w, struct conn *c, uint64_t now)
 {
-	uint64_t seq, limit = opt.max_requests;
+	uint64_t seq, limit = opt.max_requests, due = now;
 
 	if (now >= deadline_ns || atomic_load_explicit(&stop_now, memory_order_relaxed)) {
 		conn_close(w, c);
 		return;
 	}
+	if (opt.rate > 0 && !c->parked) {
+		due = pace_next_due(c);
+		if (due >= deadline_ns) {
+			conn_close(w, c);
+			return;
+		}
+		if (due > now) {
+			c->parked = 1; /* the timer sends it (pace_wake) */
+			return;
+		}
+	} else if (opt.rate > 0) {
+		due = c->due_ns; /* woken: the latency counts from the schedule */
+	}
+	c->parked = 0;
 	seq = atomic_fetch_add_explicit(&issued, 1, memory_order_relaxed);
 	if (limit && seq >= limit) {
 		conn_close(w, c);
@@ -395,9 +430,32 @@ conn_next(struct worker *w, struct conn *c, uint64_t now)
 	c->wlen = request_build(w, c, seq);
 	c->woff = 0;
 	c->waiting = 1;
-	c->sent_ns = now;
+	c->sent_ns = due; /* open loop: a late send is queueing, and counts */
 	if (conn_flush(w, c) < 0)
 		conn_reconnect(w, c, "send failed");
+}
+
+/* -R: send what is due, then arm the timer for the earliest parked connection. */
+static void
+pace_wake(struct worker *w, uint64_t now)
+{
+	uint64_t next = 0;
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	for (int i = 0; i < w->nconns; i++) {
+		struct conn *c = &w->conns[i];
+		if (c->fd < 0 || !c->parked)
+			continue;
+		if (c->due_ns <= now)
+			conn_next(w, c, now);
+		else if (next == 0 || c->due_ns < next)
+			next = c->due_ns;
+	}
+	if (next == 0)
+		return;
+	its.it_value.tv_sec = (time_t)(next / 1000000000u);
+	its.it_value.tv_nsec = (long)(next % 1000000000u);
+	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 static enum rclass
@@ -496,11 +554,19 @@ worker_loop(struct worker *w)
 
 	for (int i = 0; i < w->nconns; i++)
 		conn_next(w, &w->conns[i], now);
+	if (opt.rate > 0)
+		pace_wake(w, now);
 	while (w->open > 0) {
 		int n = epoll_wait(w->ep, evs, 64, 50);
 		now = now_ns();
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
+			if (c == NULL) { /* the pacing timer: pace_wake() below */
+				uint64_t ticks;
+				ssize_t got = read(w->tfd, &ticks, sizeof(ticks));
+				(void)got;
+				continue;
+			}
 			if (c->fd < 0)
 				continue;
 			if (evs[i].events & EPOLLOUT) {
@@ -514,6 +580,8 @@ worker_loop(struct worker *w)
 			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				conn_readable(w, c, now);
 		}
+		if (opt.rate > 0)
+			pace_wake(w, now);
 		if (n <= 0 || now - last_reap > 100000000ull) {
 			last_reap = now;
 			reap_overdue(w, now);
@@ -648,7 +716,7 @@ usage(void)
 	    stderr,
 	    "usage: policy_bench -s HOST:PORT [-L LABEL] [-s HOST:PORT -L LABEL] [-c CONNS]\n"
 	    "                    [-t THREADS] [-d SECONDS] [-i SLICE] [-n REQUESTS] [-A ACCOUNTS]\n"
-	    "                    [-N SUPPRESSED] [-f HIT_FRACTION] [-W] [-S SEED]\n"
+	    "                    [-N SUPPRESSED] [-f HIT_FRACTION] [-W] [-S SEED] [-R RATE]\n"
 	    "       policy_bench -E [-A ACCOUNTS] [-N SUPPRESSED]   (print the suppression CSV)\n"
 	    "  -s  the server (twice: two servers, driven in alternate slices; -L names each)\n"
 	    "  -c  persistent connections, each lock-step (default 1)\n"
@@ -658,7 +726,11 @@ usage(void)
 	    "  -A  accounts acct0..acctA-1 (default 10000)\n"
 	    "  -N  suppression entries the store holds (default 1000000)\n"
 	    "  -f  fraction of requests whose recipient is suppressed (default 0.10)\n"
-	    "  -W  warm-up: one request per account, in order (creates them all)\n");
+	    "  -W  warm-up: one request per account, in order (creates them all)\n"
+	    "  -R  requests per second in all, spread evenly over the connections, open loop:\n"
+	    "      each request has its time and its latency counts from it, so a late\n"
+	    "      reply delays the next send and the queueing shows (default 0: closed\n"
+	    "      loop, each connection as fast as the server answers)\n");
 	exit(2);
 }
 
@@ -683,6 +755,20 @@ parse_target(const char *spec)
 	ntargets++;
 }
 
+/* -R: W's pacing timer, in its epoll set (data.ptr NULL); without -R none (-1). */
+static int
+pace_timer(struct worker *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+	w->tfd = -1;
+	if (opt.rate <= 0)
+		return 0;
+	if ((w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		return -1;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &ev);
+}
+
 /* Drive TG for SECS seconds (or until -n is used up) with fresh connections. */
 static int
 run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
@@ -700,12 +786,14 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 		for (int i = 0; i < w->nconns; i++) {
 			w->conns[i].fd = -1;
 			w->conns[i].retries = 0;
+			w->conns[i].parked = 0;
+			w->conns[i].due_ns = 0;
 			w->conns[i].id = (uint32_t)(next + i);
 		}
 		next += w->nconns;
 		w->rng = (opt.seed + 1) * 0x9E3779B97F4A7C15ull +
 			 (uint64_t)(nslice * MAX_THREADS + t + 1) * 0xBF58476D1CE4E5B9ull;
-		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || pace_timer(w) < 0 ||
 		    pthread_create(&w->tid, NULL, worker_main, w) != 0) {
 			perror("policy_bench");
 			exit(1);
@@ -718,6 +806,8 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 	for (int t = 0; t < nt; t++) {
 		pthread_join(ws[t].tid, NULL);
 		close(ws[t].ep);
+		if (ws[t].tfd >= 0)
+			close(ws[t].tfd);
 	}
 	pthread_barrier_destroy(&barrier);
 	if (atomic_load(&stop_now) && ws[0].done == 0)
@@ -734,7 +824,7 @@ main(int argc, char **argv)
 	double left;
 	int ch, emit = 0, rc = 0, nslice = 0;
 
-	while ((ch = getopt(argc, argv, "s:c:t:d:i:n:A:N:f:WEL:S:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:t:d:i:n:A:N:f:WEL:S:R:")) != -1) {
 		switch (ch) {
 		case 's':
 			parse_target(optarg);
@@ -777,6 +867,9 @@ main(int argc, char **argv)
 		case 'S':
 			opt.seed = strtoull(optarg, NULL, 10);
 			break;
+		case 'R':
+			opt.rate = atof(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -789,7 +882,8 @@ main(int argc, char **argv)
 	}
 	if (ntargets == 0 || opt.conc < 1 || opt.conc > MAX_CONNS || opt.threads < 1 ||
 	    opt.threads > MAX_THREADS || opt.seconds < 0 || opt.slice < 0 || opt.hit_fraction < 0 ||
-	    opt.hit_fraction > 1 || (ntargets > 1 && (opt.max_requests || opt.warmup)))
+	    opt.hit_fraction > 1 || opt.rate < 0 ||
+	    (ntargets > 1 && (opt.max_requests || opt.warmup)))
 		usage();
 	for (int i = 0; i < ntargets; i++)
 		if (targets[i].label == NULL)

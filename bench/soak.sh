@@ -4,7 +4,11 @@
 # quotas on for every account.  Every ROUND seconds (60) it records, for
 # the whole daemon (master + workers + milter + feedback): private memory
 # (RssAnon), open file descriptors, the store's size, and the round's policy and milter throughput and
-# p99 latency.  At the end it prints the table and a verdict: memory and
+# p99 latency.  The load is paced (open loop): POLICY_RATE policy requests
+# (default 2000) and MILTER_RATE milter messages (300) a second, both
+# throughout each round, each request at its scheduled time and its latency
+# counted from that time, so queueing shows in p99; RATE 0 drives that
+# client as fast as the daemon answers (closed loop: it saturates the machine).  At the end it prints the table and a verdict: memory and
 # descriptors flat (the last round within 10 % / 16 descriptors of the
 # second: the first warms the caches), latency flat (p99 of the last round
 # within 2x of the second).  Not part of CI: run it by hand,
@@ -19,12 +23,14 @@ BUILD=${BUILD:-$TOP/build}
 DURATION=${DURATION:-3600}
 ROUND=${ROUND:-60}
 LINES_PER_S=${LINES_PER_S:-600}
+POLICY_RATE=${POLICY_RATE:-2000}
+MILTER_RATE=${MILTER_RATE:-300}
 make -C "$BUILD" -s bench >/dev/null
 T=$(mktemp -d /tmp/outpost-soak.XXXXXX)
-OPID= LPID=
+OPID= LPID= BP=
 ${CC:-cc} -std=gnu11 -O2 -g -Wall -pthread -o "$T/milter_bench" bench/milter_bench.c -lm
 cleanup() {
-	for p in $LPID $OPID; do
+	for p in $BP $LPID $OPID; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
@@ -92,13 +98,17 @@ field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 rounds=$((DURATION / ROUND))
 [ "$rounds" -ge 2 ] || rounds=2
-half=$((ROUND / 2))
-echo "soak: $rounds rounds of ${ROUND}s (policy ${half}s c=4, milter ${half}s c=4, log $LINES_PER_S lines/s throughout)" >&2
+echo "soak: $rounds rounds of ${ROUND}s (policy $POLICY_RATE/s c=4 and milter $MILTER_RATE/s c=4 together, log $LINES_PER_S lines/s throughout; rate 0: unpaced)" >&2
 printf '%5s %9s %5s %10s %9s %10s %9s %9s\n' round anon_kb fds policy_r/s p99_us milter_m/s p99_us store_kb >"$T/table"
 r=1
 while [ $r -le "$rounds" ]; do
-	pol=$(timeout $((half + 30)) "$BUILD/bench/policy_bench" -s "127.0.0.1:$PPORT" -c 4 -d "$half" -A 1000 -N 0 -f 0 -L soak 2>/dev/null | grep '^result ' | tail -n 1)
-	mil=$(timeout $((half + 30)) "$T/milter_bench" -s "127.0.0.1:$MPORT" -c 4 -d "$half" -A 1000 -N 0 -f 0 -L soak 2>/dev/null | grep '^result ' | tail -n 1)
+	timeout $((ROUND + 30)) "$BUILD/bench/policy_bench" -s "127.0.0.1:$PPORT" -c 4 -d "$ROUND" -R "$POLICY_RATE" -A 1000 -N 0 -f 0 -L soak >"$T/pol.out" 2>/dev/null &
+	BP=$!
+	timeout $((ROUND + 30)) "$T/milter_bench" -s "127.0.0.1:$MPORT" -c 4 -d "$ROUND" -R "$MILTER_RATE" -A 1000 -N 0 -f 0 -L soak >"$T/mil.out" 2>/dev/null || true
+	wait "$BP" || true
+	BP=
+	pol=$(grep '^result ' "$T/pol.out" | tail -n 1)
+	mil=$(grep '^result ' "$T/mil.out" | tail -n 1)
 	printf '%5d %9d %5d %10s %9s %10s %9s %9s\n' "$r" "$(rss_kb)" "$(fds)" \
 		"$(field "$pol" rps)" "$(field "$pol" p99_us)" "$(field "$mil" mps)" "$(field "$mil" p99_us)" \
 		"$(store_kb)" >>"$T/table"
@@ -107,6 +117,9 @@ while [ $r -le "$rounds" ]; do
 done
 kill -0 "$OPID" 2>/dev/null || { echo "soak: outpostd died" >&2; exit 1; }
 lines=$(wc -l <"$T/mail.log")
+echo
+echo "The daemon's own view (outpostctl status):"
+"$BUILD/src/outpostctl" -c "$T/outpost.conf" status | sed -n '/^door /,$p'
 echo
 echo "Outpost soak: $(date -u +%Y-%m-%dT%H:%MZ), $rounds x ${ROUND}s, $(nproc) CPUs, log lines written: $lines"
 cat "$T/table"

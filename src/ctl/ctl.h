@@ -61,6 +61,7 @@ int ctl_usage(const char *noun, const char *verb);
  * Options of a subcommand: NAME ("--account") with an argument or a flag.
  * ctl_opts() consumes them from ARGV anywhere, leaving positionals in POS.
  */
+#define CTL_ARG_OPTIONAL 2 /* has_arg: only --name=VALUE takes one; --name alone gives "" */
 struct ctl_opt {
 	const char *name;
 	int has_arg;

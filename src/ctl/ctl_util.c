@@ -96,6 +96,8 @@ ctl_opts(struct ctl *ctl, int argc, char **argv, const struct ctl_opt *opts, cha
 				*o->flag = 1;
 			} else if (argv[i][n] == '=') {
 				*o->value = argv[i] + n + 1;
+			} else if (o->has_arg == CTL_ARG_OPTIONAL) {
+				*o->value = "";
 			} else if (i + 1 < argc) {
 				*o->value = argv[++i];
 			} else {

@@ -31,6 +31,16 @@ dns_health_count(int deadline_hit, int domain_refusable)
 }
 
 void
+dns_health_resolver(int what)
+{
+	if (sink == NULL)
+		return;
+	ADD(what == DNS_HEALTH_QUERY	   ? &sink->queries
+	    : what == DNS_HEALTH_CACHE_HIT ? &sink->cache_hits
+					   : &sink->failures);
+}
+
+void
 dns_health_note(size_t idx, const char *name, int state, const char *detail, int64_t now)
 {
 	struct dns_list_health *l;

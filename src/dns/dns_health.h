@@ -31,6 +31,7 @@ struct dns_list_health {
 
 struct dns_health {
 	uint64_t checks, deadline_hits, domain_refusable;
+	uint64_t queries, cache_hits, failures; /* the resolver's (resolver.h dns_stats) */
 	struct dns_list_health lists[DNS_HEALTH_LISTS];
 };
 
@@ -40,6 +41,10 @@ void dns_health_attach(struct dns_health *h);
 void dns_health_note(size_t idx, const char *name, int state, const char *detail, int64_t now);
 /* Count a check, a deadline hit, a refusable recipient domain. */
 void dns_health_count(int deadline_hit, int domain_refusable);
+
+/* Count a resolver query asked of a server, a cache hit, a failed query (DNS_HEALTH_*). */
+void dns_health_resolver(int what);
+enum { DNS_HEALTH_QUERY, DNS_HEALTH_CACHE_HIT, DNS_HEALTH_FAILURE };
 
 /*
  * Merge the N slots HS (NULL entries skipped) into a JSON array (json_t *),

@@ -11,9 +11,12 @@
 #include <time.h>
 
 #include "resolver.h"
+#include "dns/dns_health.h"
 #include "util/xalloc.h"
 
-#define STAT_ADD(f) __atomic_fetch_add(&dns_stats.f, 1, __ATOMIC_RELAXED)
+/* Count in this process and in its slot's shared dns_health (for /metrics and status). */
+#define STAT_ADD(f, h) \
+	(__atomic_fetch_add(&dns_stats.f, 1, __ATOMIC_RELAXED), dns_health_resolver(h))
 
 struct dns_stats dns_stats;
 
@@ -262,7 +265,7 @@ ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	res.status = a.status;
 	if (!dns_status_is_answer(a.status)) {
 		if (status != ARES_ECANCELLED && status != ARES_EDESTRUCTION)
-			STAT_ADD(failures);
+			STAT_ADD(failures, DNS_HEALTH_FAILURE);
 	} else if ((ttl = cache_ttl(q->r, &a, abuf, alen)) > 0) {
 		now = dns_now_ms();
 		res.expires = now + (int64_t)ttl * 1000;
@@ -282,7 +285,7 @@ dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_resul
 	size_t n;
 
 	if (r->cache && dns_cache_get_until(r->cache, type, name, dns_now_ms(), &a, &res.expires)) {
-		STAT_ADD(cache_hits);
+		STAT_ADD(cache_hits, DNS_HEALTH_CACHE_HIT);
 		res.status = a.status;
 		fn(arg, &res);
 		return;
@@ -294,7 +297,7 @@ dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_resul
 	q->arg = arg;
 	q->type = type;
 	memcpy(q->name, name, n);
-	STAT_ADD(queries);
+	STAT_ADD(queries, DNS_HEALTH_QUERY);
 	r->pending++;
 	ares_query(r->ch, name, ns_c_in, type, ares_cb, q);
 	timer_arm(r);
@@ -305,7 +308,7 @@ dns_resolver_cache_get(struct dns_resolver *r, int type, const char *name, struc
 {
 	if (r->cache == NULL || !dns_cache_get(r->cache, type, name, dns_now_ms(), out))
 		return 0;
-	STAT_ADD(cache_hits);
+	STAT_ADD(cache_hits, DNS_HEALTH_CACHE_HIT);
 	return 1;
 }
 

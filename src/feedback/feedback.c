@@ -318,6 +318,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (fb->conf->cluster.redis[0])
 		judge_marked(fb);
+	fb->stats->feedback_lag_bytes = follow_behind(fb->fol);
 	if (n == CHUNK_LINES)
 		ms = 0; /* a backlog: go on at once, after any signal */
 	else
@@ -435,6 +436,7 @@ feedback_main(const struct feedback_args *args)
 	signal(SIGPIPE, SIG_IGN);
 	fb->conf = args->conf;
 	fb->stats = args->stats;
+	fb->stats->feedback_lag_bytes = -1; /* until a log is open */
 	feedback_setup(fb);
 	if (getppid() == 1)
 		exit(0); /* the master died before we set PDEATHSIG */

@@ -311,3 +311,13 @@ follow_position(struct follow *f, struct maillog_pos_rec *pos)
 	pos->head_hash = f->head_hash;
 	return 0;
 }
+
+int64_t
+follow_behind(struct follow *f)
+{
+	struct stat sb;
+
+	if (f->fd < 0 || fstat(f->fd, &sb) < 0)
+		return -1;
+	return (uint64_t)sb.st_size > f->pos ? (int64_t)((uint64_t)sb.st_size - f->pos) : 0;
+}

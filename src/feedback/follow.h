@@ -23,6 +23,7 @@
 #define OUTPOST_FOLLOW_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/records.h"
 
@@ -39,5 +40,7 @@ void follow_resume(struct follow *f, const struct maillog_pos_rec *pos, char *wh
 int follow_read(struct follow *f, size_t max, follow_line_fn fn, void *arg);
 /* The position just past the last line handed over; -1 if no file is open. */
 int follow_position(struct follow *f, struct maillog_pos_rec *pos);
+/* Bytes of the open file not handed over yet (its size now less the position); -1 if none open. */
+int64_t follow_behind(struct follow *f);
 
 #endif

@@ -30,6 +30,7 @@
 #include "util/text.h"
 #include "util/xalloc.h"
 #include "worker/worker.h"
+#include "worker/stats_view.h"
 
 #define RL_SLOTS 1024 /* client addresses the rate limit tracks at once */
 #define STATIC_MAX (8 << 20)
@@ -349,6 +350,98 @@ metrics_children(struct evbuffer *b)
 	}
 }
 
+/* Decisions by door, rule and reply class. */
+static void
+metrics_decisions(struct evbuffer *b, const struct stats_view *v)
+{
+	evbuffer_add_printf(b, "# HELP outpost_decisions_total decisions by front door, rule "
+			       "that fired (none: a pass) and reply class\n"
+			       "# TYPE outpost_decisions_total counter\n");
+	for (int d = 0; d < VIEW_DOORS; d++)
+		for (size_t r = 0; r < DOOR_RULES; r++)
+			for (int c = 0; c < RC_COUNT; c++)
+				evbuffer_add_printf(
+				    b,
+				    "outpost_decisions_total{door=\"%s\",rule=\"%s\",reply=\"%s\"} "
+				    "%llu\n",
+				    stats_view_door_name(d), door_rule_name(r), reply_class_name(c),
+				    (unsigned long long)v->door[d].decisions[r][c]);
+}
+
+/* US microseconds as seconds in plain decimal, no exponent, no trailing zeros ("0.000025"). */
+static const char *
+seconds_text(uint64_t us, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "%llu.%06llu", (unsigned long long)(us / 1000000),
+				    (unsigned long long)(us % 1000000));
+
+	while (n > 0 && n < len && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && n < len && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/* The latency histogram of each door, cumulative buckets in seconds. */
+static void
+metrics_latency(struct evbuffer *b, const struct stats_view *v)
+{
+	static const char *const m = "outpost_request_duration_seconds";
+
+	evbuffer_add_printf(b,
+			    "# HELP %s time from a request's arrival to its reply, DNS included\n"
+			    "# TYPE %s histogram\n",
+			    m, m);
+	for (int d = 0; d < VIEW_DOORS; d++) {
+		const struct door_stats *s = &v->door[d];
+		const char *door = stats_view_door_name(d);
+		uint64_t cum = 0;
+		for (size_t i = 0; i < DOOR_BUCKETS; i++) {
+			char le[32];
+			cum += s->buckets[i];
+			evbuffer_add_printf(b, "%s_bucket{door=\"%s\",le=\"%s\"} %llu\n", m, door,
+					    seconds_text(door_bucket_us[i], le, sizeof(le)),
+					    (unsigned long long)cum);
+		}
+		cum += s->buckets[DOOR_BUCKETS];
+		evbuffer_add_printf(b, "%s_bucket{door=\"%s\",le=\"+Inf\"} %llu\n", m, door,
+				    (unsigned long long)cum);
+		evbuffer_add_printf(b, "%s_sum{door=\"%s\"} %.6f\n%s_count{door=\"%s\"} %llu\n", m,
+				    door, (double)s->latency_sum_us / 1e6, m, door,
+				    (unsigned long long)s->latency_count);
+	}
+}
+
+/* One counter or gauge without labels. */
+static void
+metric_one(struct evbuffer *b, const char *name, const char *type, const char *help, long long n)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type,
+			    name, n);
+}
+
+/* Decisions, latencies, DNS and feedback figures from every child's shared counters. */
+static void
+metrics_live(struct evbuffer *b)
+{
+	struct stats_view v;
+
+	stats_view_sum(A->all, A->kinds, A->nall, &v);
+	metrics_decisions(b, &v);
+	metrics_latency(b, &v);
+	metric_one(b, "outpost_dns_queries_total", "counter",
+		   "DNS queries asked of a server (cache misses)", (long long)v.dns_queries);
+	metric_one(b, "outpost_dns_cache_hits_total", "counter",
+		   "DNS questions answered from the shared cache", (long long)v.dns_cache_hits);
+	metric_one(b, "outpost_dns_failures_total", "counter",
+		   "DNS queries that failed (timeout, SERVFAIL, REFUSED, unreachable)",
+		   (long long)v.dns_failures);
+	if (v.feedback_lag_bytes >= 0)
+		metric_one(b, "outpost_feedback_lag_bytes", "gauge",
+			   "bytes of the mail log not read yet by feedback",
+			   (long long)v.feedback_lag_bytes);
+}
+
 static void
 metrics(struct http_req *r)
 {
@@ -387,6 +480,7 @@ metrics(struct http_req *r)
 	    (unsigned long long)sup.entries, (unsigned long long)sup.used_bytes,
 	    (unsigned long long)sup.map_size);
 	metrics_children(b);
+	metrics_live(b);
 	evbuffer_add_printf(b, "# HELP outpost_http_replies_total HTTP replies by status class\n"
 			       "# TYPE outpost_http_replies_total counter\n");
 	for (int c = 1; c <= 5; c++)

@@ -415,6 +415,7 @@ status_json(void)
 	json_object_set_new(o, "policy_listen", l);
 	json_object_set_new(o, "store_path", json_string(M.conf->store.path));
 	json_object_set_new(o, "dnsbl", (json_t *)children_dnsbl_status(M.children, M.conf));
+	json_object_set_new(o, "live", (json_t *)children_live(M.children));
 	if (M.eom_missing)
 		json_object_set_new(o, "warnings",
 				    json_pack("[s]", "no END-OF-MESSAGE policy requests: add "

@@ -56,5 +56,7 @@ void children_kill(struct children *ch);
 void *children_dnsbl_status(const struct children *ch, const struct conf *conf);
 /* Status of every worker as a JSON array (a jansson json_t *). */
 void *children_status(const struct children *ch);
+/* The live view of every slot's counters (stats_view_json()), as a json_t *. */
+void *children_live(const struct children *ch);
 
 #endif

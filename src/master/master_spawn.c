@@ -32,6 +32,7 @@
 #include "http/http.h"
 #include "milter/milter.h"
 #include "worker/worker.h"
+#include "worker/stats_view.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -103,8 +104,10 @@ children_create(size_t max)
 	if (ch->stats == MAP_FAILED)
 		fatal("mmap worker statistics");
 	ch->kinds = xcalloc(ch->total, sizeof(*ch->kinds));
-	for (size_t i = 0; i < ch->total; i++)
+	for (size_t i = 0; i < ch->total; i++) {
 		ch->kinds[i] = slot_kind(ch, i);
+		ch->stats[i].feedback_lag_bytes = -1; /* no log followed (a slot never started) */
+	}
 	return ch;
 }
 
@@ -166,6 +169,7 @@ spawn(struct children *ch, int i)
 		master_child_cleanup();
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		memset(&ch->stats[i], 0, sizeof(ch->stats[i]));
+		ch->stats[i].feedback_lag_bytes = -1;
 		child_main(ch, i);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -419,6 +423,15 @@ children_dnsbl_status(const struct children *ch, const struct conf *conf)
 	free(hs);
 	free(names);
 	return arr;
+}
+
+void *
+children_live(const struct children *ch)
+{
+	struct stats_view v;
+
+	stats_view_sum(ch->stats, ch->kinds, ch->total, &v);
+	return stats_view_json(&v);
 }
 
 void *

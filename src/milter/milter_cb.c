@@ -193,6 +193,7 @@ milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 	const struct conf *conf = conf_now();
 	struct dns_facts df;
 	struct facts fd = *f;
+	int64_t t0 = mono_us();
 
 	if (!non_smtpd)
 		fd.dns = milter_dns_gather(&mc->resolver, conf, f, &df);
@@ -212,6 +213,7 @@ milter_decide(struct mconn *mc, const struct facts *f, struct verdict *v)
 		STAT_ADD(would_refuse);
 	if (v->rule && strcmp(v->rule, "store_error") == 0)
 		STAT_ADD(store_errors);
+	door_stats_note(&milter_stats->door, v, (uint64_t)(mono_us() - t0));
 	if (ledger_note(milter_ledger, f, v))
 		ledger_flush(milter_ledger); /* full: write now rather than drop */
 	evqueue_note(milter_events, conf, f, v);

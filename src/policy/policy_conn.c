@@ -38,6 +38,7 @@ struct policy_conn {
 	struct dns_facts *df;
 	struct dns_check *chk;
 	size_t req_end;
+	int64_t t0_us; /* mono_us() when the request was parsed, for the latency histogram */
 };
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -129,6 +130,7 @@ conn_decide(struct policy_conn *c)
 		srv->stats->would_refuse++;
 	if (v.rule && strcmp(v.rule, "store_error") == 0)
 		srv->stats->store_errors++;
+	door_stats_note(&srv->stats->door, &v, (uint64_t)(mono_us() - c->t0_us));
 	/* Never write here: the worker's ledger thread commits (see worker.c). */
 	ledger_note(srv->ledger, &c->f, &v);
 	evqueue_note(srv->events, srv->conf, &c->f, &v);
@@ -154,6 +156,7 @@ conn_answer(struct policy_conn *c, char *buf, size_t len)
 			log_warnx("policy: closing connection: malformed request: %s", why);
 		return -1;
 	}
+	c->t0_us = mono_us();
 	policy_request_facts(&c->req, &c->f);
 	c->f.now = time(NULL);
 	if (srv->resolver) {

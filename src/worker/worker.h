@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "decide/door_stats.h"
 #include "dns/dns_health.h"
 
 /* Live counters of one worker, in memory shared with the master (status). */
@@ -26,7 +27,9 @@ struct worker_stats {
 	uint64_t rcpt_requests; /* requests at RCPT ... */
 	uint64_t eom_requests;	/* ... and at END-OF-MESSAGE: 0 of these means a wiring mistake */
 	uint32_t open_connections;
-	struct dns_health dns; /* blocklist answers, for status (dns_health.h) */
+	struct dns_health dns;	    /* blocklist answers, for status (dns_health.h) */
+	struct door_stats door;	    /* decisions by rule and reply class, latency (front doors) */
+	int64_t feedback_lag_bytes; /* feedback: bytes of the log not read yet; -1: no log open */
 };
 
 struct worker_args {

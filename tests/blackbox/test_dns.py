@@ -243,6 +243,32 @@ def cached_answers_make_no_query_at_the_server():
         d.cleanup()
 
 
+@test
+def status_counts_dns_queries_cache_hits_and_dns_rules():
+    d = daemon(dns_conf())
+    try:
+        dns = lambda: d.status()["live"]["dns"]  # noqa: E731
+        attrs = dict(sasl_username="acme", client_address="192.0.2.2", recipient="a@good.mx.test")
+        eq(dns()["queries"], 0, "no query before the first request")
+        before = NSD.queries()
+        check(d.ask(**attrs).startswith("450 4.7.1 "), "listed on zen")
+        asked = NSD.queries() - before
+        got = dns()
+        eq(got["queries"], asked, "queries counted = queries the server saw")
+        eq(got["cache_hits"], 0, "nothing from the cache yet")
+        d.ask(**attrs)
+        got = dns()
+        eq(got["queries"], asked, "the repeated request asked no server")
+        check(got["cache_hits"] >= 1, "cache hits for the repeated request: %r" % got)
+        check(0 < got["cache_hit_ratio"] < 1, "hit ratio %r" % got)
+        r = d.ask(sasl_username="acme", client_address="192.0.2.1", recipient="u@nx.mx.test")
+        check(r.startswith("550 5.1.2 "), r)
+        dec = d.status()["live"]["policy"]["decisions"]
+        eq(dec, {"dnsbl": {"4xx": 2}, "recipient_domain": {"5xx": 1}}, "decisions by DNS rule")
+    finally:
+        d.cleanup()
+
+
 def conns_on_two_workers(d, limit=24):
     """Two open connections that two different policy workers serve (and their pids).
 

@@ -76,6 +76,9 @@ class Feedback:
                 return w["pid"]
         return None
 
+    def lag(self):
+        return self.d.status()["live"]["feedback_lag_bytes"]
+
     def state(self, account="acct1"):
         return self.d.ctl_json("account", "show", account)[0]["state"]
 
@@ -94,8 +97,16 @@ def follows_appends_and_partial_lines():
         fb.append(text[:cut])
         time.sleep(0.5)  # several polls see the partial line (not an assertion)
         eq(fb.counts(), (3, 0), "nothing counted from a partial line")
+        with open(fb.log, "rb") as f:
+            data = f.read()
+        partial = len(data) - (data.rindex(b"\n") + 1)
+        check(partial > 0, "a partial line at the end")
+        wait_for(lambda: fb.lag() == partial, 10, "feedback lag = the partial line's bytes")
         fb.append(text[cut:])
         fb.wait_counts((3, 1))
+        wait_for(lambda: fb.lag() == 0, 10, "feedback lag 0 at the end of the log")
+        text_m = fb.d.ctl("status", check_rc=0).stdout
+        check("feedback: 0 bytes of the log behind" in text_m, text_m)
         e = fb.d.ctl_json("suppress", "show", "bounce-b-0@dest.test", "--account", "acct1")[0]
         eq(e["reason"], "bounce", "the hard bounce is suppressed")
     finally:

@@ -4,6 +4,7 @@ loopback, tokens made by the real outpostctl, every response body validated
 against doc/openapi.yaml (tests/lib/openapi_check.py), urllib only."""
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -432,6 +433,138 @@ def events_without_an_event_log_and_an_unreadable_one():
         h.start()
         t = h.token("ro", "read")
         h.call("GET", "/v1/events", token=t, want=503)
+    finally:
+        h.stop()
+
+
+# ---- /metrics: the exposition format, decisions by rule, latency ------------
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)')
+
+
+def parse_exposition(text):
+    """Prometheus text format 0.0.4, line by line: {(name, labels): value}; raises on a bad line."""
+    types, helps, samples = {}, set(), {}
+    check(text.endswith("\n"), "the exposition ends with a newline")
+    for n, line in enumerate(text.splitlines(), 1):
+        where = "line %d %r" % (n, line)
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            parts = line.split(" ", 3)
+            check(len(parts) == 4 and parts[3], where)
+            name = parts[2]
+            if parts[1] == "HELP":
+                check(name not in helps, "second HELP: " + where)
+                helps.add(name)
+            else:
+                check(name not in types, "second TYPE: " + where)
+                check(parts[3] in ("counter", "gauge", "histogram", "summary", "untyped"), where)
+                check(not any(k[0] == name for k in samples), "TYPE after samples: " + where)
+                types[name] = parts[3]
+            continue
+        check(not line.startswith("#") and line.strip(), "stray line: " + where)
+        m = SAMPLE.match(line)
+        check(m, "not a sample: " + where)
+        name, labels = m.group(1), ()
+        check(name.startswith("outpost_"), "outside the outpost_ namespace: " + where)
+        if m.group(3):
+            got = LABEL.findall(m.group(3))
+            check("".join('%s="%s"%s' % g for g in got) == m.group(3), "labels: " + where)
+            labels = tuple(sorted((k, v) for k, v, _ in got))
+        family = name
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix) and types.get(name[:-len(suffix)]) == "histogram":
+                family = name[:-len(suffix)]
+        check(family in types and family in helps, "sample without HELP/TYPE: " + where)
+        check(types[family] != "counter" or name.endswith("_total"), "counter name: " + where)
+        value = float(m.group(4))
+        check(types[family] not in ("counter", "histogram") or value >= 0, where)
+        check((name, labels) not in samples, "duplicate series: " + where)
+        samples[(name, labels)] = value
+    return types, samples
+
+
+def series(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0)
+
+
+def check_histogram(samples, name, door, want_count):
+    buckets = sorted((float(dict(k[1])["le"]), v) for k, v in samples.items()
+                     if k[0] == name + "_bucket" and dict(k[1])["door"] == door)
+    check(len(buckets) >= 10 and buckets[-1][0] == float("inf"), "buckets up to +Inf")
+    les = [dict(k[1])["le"] for k in samples if k[0] == name + "_bucket"]
+    check(all(re.fullmatch(r"\+Inf|[0-9]+(\.[0-9]+)?", le) for le in les), "plain le: %r" % les)
+    check(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), "cumulative buckets")
+    eq(buckets[-1][1], want_count, "%s le=+Inf" % door)
+    eq(series(samples, name + "_count", door=door), want_count, "%s _count" % door)
+    check((series(samples, name + "_sum", door=door) > 0) == (want_count > 0), "%s _sum" % door)
+
+
+@test
+def metrics_count_decisions_by_rule_and_latency():
+    h = Http(sections='accounts = { unmatched = "tempfail"; auto_create = false; '
+                      'unknown = "reject"; };').start()
+    d = h.d
+    try:
+        d.ctl("account", "add", "acme", check_rc=0)
+        d.ctl("account", "add", "beta", check_rc=0)
+        d.ctl("account", "pause", "beta", "--reason", "test", check_rc=0)
+        d.ctl("suppress", "add", "gone@dest.test", "--reason", "bounce", check_rc=0)
+        c = d.conn()
+        asks = [({"sasl_username": "acme"}, "none", "dunno", "DUNNO")] * 3 + \
+            [({"sasl_username": "acme", "recipient": "gone@dest.test"}, "suppressed", "5xx", "550 ")] * 2 + \
+            [({"sasl_username": "beta"}, "paused", "4xx", "450 "),
+             ({"sender": "x@nowhere.test"}, "unmatched", "4xx", "450 "),
+             ({"sasl_username": "stranger"}, "unknown_account", "5xx", "554 ")]
+        want = {}
+        for attrs, rule, reply, prefix in asks:
+            r = c.ask(**attrs)
+            check(r.startswith(prefix), "%s: %r" % (rule, r))
+            want[(rule, reply)] = want.get((rule, reply), 0) + 1
+        c.close()
+        st, text = h.call("GET", "/metrics", want=200)
+        types, samples = parse_exposition(text)
+        eq(types["outpost_decisions_total"], "counter", "decisions TYPE")
+        eq(types["outpost_request_duration_seconds"], "histogram", "latency TYPE")
+        got = {(dict(k[1])["rule"], dict(k[1])["reply"]): v for k, v in samples.items()
+               if k[0] == "outpost_decisions_total" and dict(k[1])["door"] == "policy" and v}
+        eq(got, want, "policy decisions by rule and reply")
+        check(not any(v for k, v in samples.items() if k[0] == "outpost_decisions_total"
+                      and dict(k[1])["door"] == "milter"), "no milter decisions")
+        check_histogram(samples, "outpost_request_duration_seconds", "policy", len(asks))
+        check_histogram(samples, "outpost_request_duration_seconds", "milter", 0)
+        for name in ("outpost_dns_queries_total", "outpost_dns_cache_hits_total",
+                     "outpost_dns_failures_total"):
+            check((name, ()) in samples, name)
+        eq(series(samples, "outpost_requests_total", process="policy"), len(asks), "requests")
+        # outpostctl status carries the same live view.
+        live = d.status()["live"]
+        eq({(rule, reply): n for rule, cl in live["policy"]["decisions"].items()
+            for reply, n in cl.items()}, want, "status --json decisions")
+        eq(live["policy"]["latency"]["count"], len(asks), "status latency count")
+        check(live["policy"]["latency"]["p50_ms"] > 0, "p50")
+        check(live["policy"]["latency"]["p99_ms"] >= live["policy"]["latency"]["p50_ms"], "p99")
+        eq(live["milter"]["latency"]["p50_ms"], None, "no milter requests: no p50")
+        eq(live["feedback_lag_bytes"], None, "no log followed")
+        out = d.ctl("status", check_rc=0).stdout
+        check("policy suppressed 5xx: 2" in out and "policy unknown_account 5xx: 1" in out, out)
+        check(re.search(r"^policy\s+8\s+\d+\.\d+\s+\d+\.\d+$", out, re.M), out)
+    finally:
+        h.stop()
+
+
+@test
+def status_watch_is_bounded():
+    h = Http().start()
+    try:
+        r = h.d.ctl("status", "--watch", check_rc=None)
+        check(r.returncode != 0 and "--count" in r.stderr, "no terminal, no --count: refused")
+        r = h.d.ctl("status", "--watch=1", "--count=2", "--json", check_rc=0)
+        lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        eq(len(lines), 2, "two refreshes")
+        check(all("live" in o for o in lines), "live view in each")
+        r = h.d.ctl("status", "--watch=0", check_rc=None)
+        check(r.returncode != 0, "--watch=0 refused")
     finally:
         h.stop()
 

@@ -675,6 +675,19 @@ case " $restarts " in
 	esac ;;
 *) notok "outpostd's milter never restarted (got: $restarts)" "$(tailf "$OLOG")" ;;
 esac
+live=$(ctl status --json 2>/dev/null | $PY -c '
+import json, sys
+m = json.loads(sys.stdin.read())["live"]["milter"]
+n = sum(v for cl in m["decisions"].values() for v in cl.values())
+ok = n == m["latency"]["count"] > 0 and "4xx" in m["decisions"].get("paused", {}) and \
+    "suppressed" in m["decisions"]
+print("ok" if ok else "bad: %s" % json.dumps(m))
+' 2>&1)
+if [ "$live" = ok ]; then
+	ok "status: the milter's decisions by rule (paused, suppressed) and its latency histogram count them all"
+else
+	notok "status: the milter's decisions by rule and latency" "$live"
+fi
 
 # ---------------------------------------------------------------- 9. outpostd stops; fail-closed without it
 kill -TERM "$OUTPOSTD_PID" 2>/dev/null
