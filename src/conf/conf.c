@@ -168,9 +168,9 @@ static const struct schema_key schema[] = {
     {"dns.monitor_interval", CT_DURATION, O(dns.monitor_interval), "5m", 1, 86400, NULL,
      "time between two checks of dns.monitor_addresses"},
     {"dnsbl", CT_DNSBL, 0, "", 0, 0, NULL,
-     "the blocklists: ( { zone; query = client|sender_domain; codes = [\"127.0.0.2=SBL\"] or "
-     "bitmask = [\"2=black\"]; action = tempfail|reject|review|log; skip_authenticated; "
-     "name; }, ... )"},
+     "the blocklists: ( { zone; query = client|sender_domain|from_domain; "
+     "codes = [\"127.0.0.2=SBL\"] or bitmask = [\"2=black\"]; "
+     "action = tempfail|reject|review|log; skip_authenticated; name; }, ... )"},
     {"milter.listen", CT_MILTER, O(milter.listen), "inet:10041@127.0.0.1", 0, 0, NULL,
      "milter socket (libmilter syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH); \"\": no "
      "milter"},

@@ -7,8 +7,11 @@
  *     { name = "Spamhaus ZEN"; zone = "zen.spamhaus.org"; query = "client";
  *       codes = [ "127.0.0.2-3=SBL", "127.0.0.4-7=XBL" ]; action = "reject"; },
  *     { zone = "multi.uribl.com"; query = "sender_domain";
- *       bitmask = [ "2=black", "4=grey" ]; action = "log"; }
+ *       bitmask = [ "2=black", "4=grey" ]; action = "log"; },
+ *     { name = "DBL"; zone = "dbl.spamhaus.org"; query = "from_domain"; action = "reject"; }
  *   );
+ * A from_domain list is asked about the domain of the From: header, which only
+ * the milter sees (at end of headers); the policy service skips it.
  */
 #include "config.h"
 
@@ -110,15 +113,16 @@ read_enum(const config_setting_t *e, const char *key, const char *def, const cha
 			*v = i;
 			return 0;
 		}
-	return bad(config_setting_get_member(e, key), err, len, "%s: '%s' is not one of: %s", key,
-		   s, names[2] ? "tempfail, reject, review, log" : "client, sender_domain");
+	return bad(
+	    config_setting_get_member(e, key), err, len, "%s: '%s' is not one of: %s", key, s,
+	    names[3] ? "tempfail, reject, review, log" : "client, sender_domain, from_domain");
 }
 
 /* One entry of the list into L. */
 static int
 read_entry(const config_setting_t *e, struct dnsbl_list *l, char *err, size_t len)
 {
-	static const char *const queries[] = {"client", "sender_domain", NULL};
+	static const char *const queries[] = {"client", "sender_domain", "from_domain", NULL};
 	static const char *const actions[] = {"tempfail", "reject", "review", "log", NULL};
 	const config_setting_t *codes = config_setting_get_member(e, "codes"),
 			       *bits = config_setting_get_member(e, "bitmask"),

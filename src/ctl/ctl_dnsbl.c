@@ -5,7 +5,8 @@
  * failed (with why: "answers 127.255.255.254: you are querying through a
  * public or open resolver"), or not asked (the list asks about the other
  * kind).  An address is asked of the client lists, a domain of the
- * sender_domain lists.  Exit 0 not listed, 1 listed, 3 a lookup failed.
+ * sender_domain and from_domain lists.  Exit 0 not listed, 1 listed, 3 a
+ * lookup failed.
  *
  * `outpostctl dnsbl status`: what the feedback process's monitor of our own
  * sending addresses (dns.monitor_addresses, feedback/ipwatch.h) last heard
@@ -189,6 +190,6 @@ const struct ctl_cmd ctl_dnsbl_cmds[] = {
      "exit 1 if one is listed"},
     {"dnsbl", "check", cmd_check, "ADDRESS|DOMAIN [--json]",
      "ask every configured blocklist about ADDRESS (client lists) or DOMAIN (sender_domain "
-     "lists) now and print each answer; exit 1 if listed, 3 if a lookup failed"},
+     "and from_domain lists) now and print each answer; exit 1 if listed, 3 if a lookup failed"},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -186,6 +186,8 @@ decide_checks(const struct conf *conf, struct store_txn *txn, const struct facts
 		v->account_new = 1;
 		acct.state = AS_ACTIVE;
 	}
+	if (acct.state == AS_PAUSED && f->stage == STAGE_EOH)
+		return STORE_OK; /* refused or held at MAIL and EOM already: once is enough */
 	if (acct.state == AS_PAUSED) {
 		check_paused(conf, &acct, v);
 		/* A held message is recorded so that resume --release can find it. */
@@ -219,7 +221,8 @@ decide(const struct conf *conf, struct store *st, const struct facts *f, struct 
 
 	memset(v, 0, sizeof(*v));
 	__atomic_fetch_add(&decide_stats.requests, 1, __ATOMIC_RELAXED);
-	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT && f->stage != STAGE_EOM)
+	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT && f->stage != STAGE_EOM &&
+	    f->stage != STAGE_EOH)
 		return;
 	if (store_read_begin(st, &txn) != STORE_OK ||
 	    (rc = decide_checks(conf, txn, f, v)) == STORE_ERR) {

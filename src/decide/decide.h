@@ -10,7 +10,8 @@
  *      unknown -> accounts.unknown; no account -> accounts.unmatched;
  *   3. suppression of the recipient (account list, then the global one);
  *   4. blocklists: a listing on a configured DNSBL -> the list's action;
- *      a failed lookup -> dns.fail (decide_dns.c);
+ *      a failed lookup -> dns.fail (decide_dns.c); at STAGE_EOH (the
+ *      milter's end of headers) steps 1-2 and then the from_domain lists only;
  *   5. the recipient domain can't receive mail -> reject (decide_dns.c);
  *   6. pass -- after which the front door runs the quota step (quota.h) on
  *      the account's limits decide() read into the verdict.

@@ -2,13 +2,14 @@
  * decide_dns -- steps 4 and 5 of decide(): blocklists and the recipient
  * domain, from the DNS facts the front door gathered (no I/O here).
  *
- * Blocklists, in configuration order: the first listing whose action refuses
- * (tempfail 450 4.7.1, reject 554 5.7.1) wins; review and log never refuse
- * (dns_check.c logs them).  If no list refused and one failed, dns.fail
- * decides: open passes, closed tempfails (451 4.4.3).  Then the recipient
- * domain: NXDOMAIN 550 5.1.2, null MX 556 5.1.10, no MX and no address
- * 550 5.1.2, no MX host with an address 550 5.4.4; a transient failure
- * always passes.
+ * Blocklists, in configuration order (the From: header's domain lists at
+ * STAGE_EOH, the milter's end of headers; the others at MAIL and RCPT): the
+ * first listing whose action refuses (tempfail 450 4.7.1, reject 554 5.7.1)
+ * wins; review and log never refuse (dns_check.c logs them).  If no list
+ * refused and one failed, dns.fail decides: open passes, closed tempfails
+ * (451 4.4.3).  Then the recipient domain: NXDOMAIN 550 5.1.2, null MX
+ * 556 5.1.10, no MX and no address 550 5.1.2, no MX host with an address
+ * 550 5.4.4; a transient failure always passes.
  */
 #include "config.h"
 
@@ -28,8 +29,9 @@ check_lists(const struct conf *conf, const struct dns_facts *d, struct verdict *
 
 	for (size_t i = 0; i < d->nlists; i++) {
 		const struct dns_list_result *r = &d->lists[i];
-		const char *what =
-		    r->list->query == DNSBL_Q_CLIENT ? "Client address" : "Sender domain";
+		const char *what = r->list->query == DNSBL_Q_CLIENT	   ? "Client address"
+				   : r->list->query == DNSBL_Q_FROM_DOMAIN ? "From domain"
+									   : "Sender domain";
 		if (r->state == DNSBL_FAILED && failed == NULL)
 			failed = r;
 		if (r->state != DNSBL_LISTED || r->list->action >= DNSBL_A_REVIEW)

@@ -21,6 +21,7 @@ enum stage {
 	STAGE_RCPT,
 	STAGE_DATA,
 	STAGE_EOM,
+	STAGE_EOH, /* end of headers (the milter only): the From: header's domain lists */
 };
 
 struct facts {
@@ -32,9 +33,10 @@ struct facts {
 	const char *recipient;	   /* RCPT address, or NULL */
 	const char *sasl_username; /* "" when not authenticated */
 	const char *client_address;
-	unsigned recipient_count;    /* at DATA/EOM */
-	int64_t now;		     /* seconds since the epoch */
-	int64_t now_us;		     /* the same in microseconds (0: only NOW is known) */
+	const char *from_domain;  /* the From: header's domain (milter, end of headers), or NULL */
+	unsigned recipient_count; /* at DATA/EOM */
+	int64_t now;		  /* seconds since the epoch */
+	int64_t now_us;		  /* the same in microseconds (0: only NOW is known) */
 	const struct dns_facts *dns; /* what DNS said (dns/dns_facts.h); NULL: not asked */
 };
 

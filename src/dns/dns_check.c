@@ -77,7 +77,15 @@ plan_list(const struct dnsbl_list *l, const struct facts *f, struct dns_list_res
 	res->asked[0] = res->detail[0] = '\0';
 	if (l->skip_authenticated && f->sasl_username && f->sasl_username[0])
 		return 0;
-	if (l->query == DNSBL_Q_CLIENT) {
+	if (l->query == DNSBL_Q_FROM_DOMAIN) {
+		/* Only the milter sees headers: a policy request has none (skipped, silently). */
+		if (f->from_domain == NULL || text_copy(dom, sizeof(dom), f->from_domain) < 0 ||
+		    !dnsbl_domain_ok(text_lower(dom)))
+			return 0;
+		text_copy(res->asked, sizeof(res->asked), dom);
+	} else if (f->stage == STAGE_EOH) {
+		return 0; /* asked at MAIL and RCPT already */
+	} else if (l->query == DNSBL_Q_CLIENT) {
 		if (f->client_address == NULL ||
 		    dnsbl_name_addr(f->client_address, "x", dom, sizeof(dom)) < 0)
 			return 0;
@@ -100,7 +108,7 @@ dns_check_plan(const struct conf *conf, const struct facts *f, struct dns_facts 
 	df->nlists = 0;
 	df->domain_state = DOMAIN_UNCHECKED;
 	df->domain[0] = df->domain_detail[0] = '\0';
-	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT)
+	if (f->stage != STAGE_MAIL && f->stage != STAGE_RCPT && f->stage != STAGE_EOH)
 		return 0;
 	df->nlists = conf->dnsbl.n < DNS_FACTS_LISTS ? conf->dnsbl.n : DNS_FACTS_LISTS;
 	for (size_t i = 0; i < df->nlists; i++)
@@ -512,6 +520,7 @@ dns_check_lists(struct dns_resolver *r, const struct conf *conf, const char *wha
 	f.stage = STAGE_MAIL;
 	f.client_address = is_ip ? what : "";
 	f.sender = is_ip ? "" : sender;
+	f.from_domain = is_ip ? NULL : what;
 	f.sasl_username = "";
 	dns_check_plan(conf, &f, df);
 	run_sync(r, conf, df);

@@ -50,7 +50,8 @@ void dns_check_run(struct dns_resolver *r, const struct conf *conf, const struct
 
 /*
  * outpostctl: ask every configured list about WHAT (an IP address: the
- * client lists; a domain: the sender_domain lists), synchronously.
+ * client lists; a domain: the sender_domain and from_domain lists),
+ * synchronously.
  */
 void dns_check_lists(struct dns_resolver *r, const struct conf *conf, const char *what,
 		     struct dns_facts *df);

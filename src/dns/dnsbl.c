@@ -209,7 +209,9 @@ dnsbl_code_parse(const char *s, int bitmask, struct dnsbl_code *c)
 const char *
 dnsbl_query_name(int query)
 {
-	return query == DNSBL_Q_CLIENT ? "client" : "sender_domain";
+	static const char *const names[] = {"client", "sender_domain", "from_domain"};
+
+	return query >= 0 && query <= DNSBL_Q_FROM_DOMAIN ? names[query] : "?";
 }
 
 const char *

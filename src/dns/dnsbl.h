@@ -3,10 +3,10 @@
  *
  * Pure: no sockets, no clock.  A list (struct dnsbl_list, built by the config
  * loader from a `dnsbl` entry) names a zone, what is asked (the client
- * address or the sender's domain) and which answers count as listed: a table
- * of codes ("127.0.0.2" = "SBL", ranges allowed) or a table of bits of the
- * last octet (SURBL/URIBL style).  With neither, any 127.0.0.2-127.0.0.254
- * answer is "listed" (RFC 5782).
+ * address, the envelope sender's domain or the From: header's domain) and
+ * which answers count as listed: a table of codes ("127.0.0.2" = "SBL",
+ * ranges allowed) or a table of bits of the last octet (SURBL/URIBL style).
+ * With neither, any 127.0.0.2-127.0.0.254 answer is "listed" (RFC 5782).
  *
  * Errors are never listings: any 127.255.255.0/24 answer (Spamhaus: typo in
  * the zone, public resolver, rate limit, bad DQS key), 127.0.1.255 (DBL: IP
@@ -22,7 +22,8 @@
 
 #define DNSBL_NAME_MAX 256 /* a query name: 253 characters and a NUL, rounded */
 
-enum dnsbl_query { DNSBL_Q_CLIENT, DNSBL_Q_SENDER_DOMAIN };
+/* What a list is asked about; FROM_DOMAIN: the From: header's domain (the milter only). */
+enum dnsbl_query { DNSBL_Q_CLIENT, DNSBL_Q_SENDER_DOMAIN, DNSBL_Q_FROM_DOMAIN };
 /* What a list's hit does; the values are conf.h's ACT_* plus review and log. */
 enum dnsbl_action { DNSBL_A_TEMPFAIL, DNSBL_A_REJECT, DNSBL_A_REVIEW, DNSBL_A_LOG };
 
@@ -72,7 +73,7 @@ int dnsbl_interpret(const struct dnsbl_list *l, const uint32_t *addrs, size_t n,
  */
 int dnsbl_code_parse(const char *s, int bitmask, struct dnsbl_code *c);
 
-/* "client" / "sender_domain", "tempfail" / "reject" / "review" / "log". */
+/* "client" / "sender_domain" / "from_domain", "tempfail" / "reject" / "review" / "log". */
 const char *dnsbl_query_name(int query);
 const char *dnsbl_action_name(int action);
 const char *dnsbl_state_name(int state);

@@ -11,6 +11,10 @@
  *   RCPT   a suppressed recipient is refused, that recipient only;
  *   MAIL, RCPT  blocklists and bounce prevention: the same DNS checks as the
  *          policy service, run synchronously under dns.timeout (milter_dns.c);
+ *   EOH    the from_domain blocklists, about the first From: header's domain
+ *          (from_header.h), for the whole message; headers are negotiated
+ *          only when such a list is configured (without a reply per header,
+ *          SMFIP_NR_HDR, when the MTA offers it);
  *   EOM    Feedback-ID header added, the message recorded (queue id `i`).
  * In non-SMTP mode (milter.non_smtpd_listen, for Postfix non_smtpd_milters,
  * where a RCPT refusal is a configuration error) nothing is refused:

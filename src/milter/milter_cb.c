@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "milter.h"
+#include "milter/from_header.h"
 #include "decide/decide.h"
 #include "decide/evqueue.h"
 #include "decide/ledger.h"
@@ -49,7 +51,10 @@ struct mconn {
 	char **del; /* non-SMTP mode: recipients to remove at EOM */
 	size_t ndel;
 	struct quota_conn qc; /* the transaction's quota reservation (quota.front_door = milter) */
-	struct dns_resolver *resolver; /* this connection's, made on first use (milter_dns.c) */
+	struct dns_resolver *resolver;	  /* this connection's, made on first use (milter_dns.c) */
+	int nr_hdr;			  /* SMFIP_NR_HDR negotiated: cb_header never replies */
+	int from_seen;			  /* this message's first From: header was read */
+	char from_domain[DNSBL_NAME_MAX]; /* its first mailbox's domain, "" if none */
 };
 
 static const struct conf *volatile cur_conf;
@@ -156,6 +161,8 @@ message_reset(struct mconn *mc)
 	mc->hold = 0;
 	mc->hold_logged = 0;
 	mc->account[0] = '\0';
+	mc->from_seen = 0;
+	mc->from_domain[0] = '\0';
 	mc->msg_seq++;
 	snprintf(mc->instance, sizeof(mc->instance), "m%lx.%x.%x", (long)getpid(), mc->conn_seq,
 		 mc->msg_seq);
@@ -238,20 +245,47 @@ refuse(SMFICTX *ctx, const struct verdict *v)
 	return v->kind == VK_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* 1 if a blocklist asks about the From: header's domain: only then are headers negotiated. */
+static int
+wants_from(const struct conf *conf)
+{
+	if (non_smtpd)
+		return 0; /* non-SMTP mode asks DNS nothing */
+	for (size_t i = 0; i < conf->dnsbl.n; i++)
+		if (conf->dnsbl.v[i].query == DNSBL_Q_FROM_DOMAIN)
+			return 1;
+	return 0;
+}
+
+/*
+ * The steps and macros wanted.  Headers and end of headers only for a
+ * from_domain list, and then without a reply per header (SMFIP_NR_HDR) when
+ * the MTA offers it.  The connection's state is made here, as it must know
+ * that before the first header (cb_connect takes it over).
+ */
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
 	     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long want_steps = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
-					 SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	int hdrs = wants_from(conf_now());
+	unsigned long want_steps = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	struct mconn *mc = smfi_getpriv(ctx);
 
+	if (mc == NULL) {
+		mc = xcalloc(1, sizeof(*mc));
+		smfi_setpriv(ctx, mc);
+	}
+	want_steps |= hdrs ? SMFIP_NR_HDR : SMFIP_NOHDRS | SMFIP_NOEOH;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	*pf1 = f1 & want_steps;
 	*pf2 = *pf3 = 0;
+	mc->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr}");
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {mail_addr}");
 		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		if (hdrs)
+			smfi_setsymlist(ctx, SMFIM_EOH, "i");
 		smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
 	}
 	return SMFIS_CONTINUE;
@@ -260,8 +294,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
-	struct mconn *mc = xcalloc(1, sizeof(*mc));
+	struct mconn *mc = smfi_getpriv(ctx); /* made by cb_negotiate, unless it never ran */
 	const char *macro = smfi_getsymval(ctx, "{client_addr}");
+
+	if (mc == NULL)
+		mc = xcalloc(1, sizeof(*mc));
 
 	mc->conn_seq = __atomic_add_fetch(&conn_counter, 1, __ATOMIC_RELAXED);
 	if (sa && sa->sa_family == AF_INET)
@@ -343,6 +380,48 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		mc->nrcpt++;
 	}
 	return SMFIS_CONTINUE;
+}
+
+/* The first From: header of the message: its domain, for the from_domain lists at EOH. */
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+
+	if (mc == NULL)
+		return SMFIS_CONTINUE;
+	if (!mc->from_seen && name && value && strcasecmp(name, "From") == 0) {
+		mc->from_seen = 1;
+		from_header_domain(value, strlen(value), mc->from_domain, sizeof(mc->from_domain));
+	}
+	return mc->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/*
+ * End of headers: the from_domain lists, for the whole message.  Nothing is
+ * asked for a message without a From: domain or of no account (decide()
+ * would not look at the answer).
+ */
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct mconn *mc = smfi_getpriv(ctx);
+	struct facts f;
+	struct verdict v;
+
+	if (mc == NULL || mc->from_domain[0] == '\0' || mc->account[0] == '\0' ||
+	    !wants_from(conf_now()))
+		return SMFIS_CONTINUE;
+	facts_fill(ctx, mc, STAGE_EOH, NULL, &f);
+	f.from_domain = mc->from_domain;
+	milter_decide(mc, &f, &v);
+	if (v.kind == VK_PASS)
+		return SMFIS_CONTINUE;
+	if (v.kind == VK_HOLD) {
+		mark_hold(mc, &v);
+		return SMFIS_CONTINUE;
+	}
+	return refuse(ctx, &v);
 }
 
 /*
@@ -434,6 +513,8 @@ struct smfiDesc milter_desc = {
     .xxfi_connect = cb_connect,
     .xxfi_envfrom = cb_envfrom,
     .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
     .xxfi_eom = cb_eom,
     .xxfi_abort = cb_abort,
     .xxfi_close = cb_close,

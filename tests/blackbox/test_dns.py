@@ -498,14 +498,27 @@ def status_shows_broken_lists_with_the_reason():
         d.cleanup()
 
 
+SMFIP_NOHDRS, SMFIP_NOEOH, SMFIP_NR_HDR = 0x20, 0x40, 0x80
+
+
 class MilterClient:
     """Just enough of the MTA side of the milter protocol (version 6) for these tests."""
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.send(b"O", struct.pack(">III", 6, 0x1ff, 0))
-        cmd, _ = self.read()
+        self.send(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))  # every step, NR_* included
+        cmd, data = self.read()
         eq(cmd, b"O", "option negotiation reply")
+        self.steps = struct.unpack(">III", data[:12])[2]  # what the filter asked for
+
+    def header(self, name, value):
+        """One header; no reply is read if the filter asked for none (SMFIP_NR_HDR)."""
+        check(not self.steps & SMFIP_NOHDRS, "a header sent, but the filter asked for none")
+        self.send(b"L", name.encode() + b"\0" + value.encode() + b"\0")
+        if self.steps & SMFIP_NR_HDR:
+            return "continue"
+        rcmd, _ = self.read()
+        return "continue" if rcmd == b"c" else "reply %r" % rcmd
 
     def send(self, cmd, data=b""):
         self.sock.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
@@ -551,6 +564,8 @@ def milter_runs_the_same_checks_synchronously():
     try:
         wait_for(lambda: _can_connect(port), 10, "the milter to listen")
         m = MilterClient(port)
+        eq(m.steps & (SMFIP_NOHDRS | SMFIP_NOEOH), SMFIP_NOHDRS | SMFIP_NOEOH,
+           "no from_domain list: headers negotiated away")
         eq(m.step(b"C", b"client.test\0" + b"4" + struct.pack(">H", 4000) + b"192.0.2.1\0"),
            "continue", "connect")
         eq(m.step(b"M", b"<s@app.test>\0", {"{auth_authen}": "acme", "i": "Q1"}), "continue",
@@ -566,6 +581,138 @@ def milter_runs_the_same_checks_synchronously():
         eq(m.step(b"M", b"<s@app.test>\0", {"{auth_authen}": "acme"}),
            "450 4.7.1 Client address 192.0.2.2 is listed on zen (SBL)", "listed client")
         m.close()
+    finally:
+        d.cleanup()
+
+
+FROM_LISTS = """
+dnsbl = (
+  { name = "zen"; zone = "bl.test"; query = "client"; action = "tempfail";
+    codes = [ "127.0.0.2-127.0.0.3=SBL" ]; },
+  { name = "dbl-from"; zone = "dbl.test"; query = "from_domain"; action = "%s";
+    codes = [ "127.0.1.2=spam domain", "127.0.1.4=phish domain" ]; }
+);
+milter = { listen = "inet:%d@127.0.0.1"; feedback_id = ""; };
+feedback = { event_log = "events.jsonl"; };
+"""
+
+
+def from_daemon(action="reject", extra=""):
+    port = dns_fixture.free_udp_tcp_port()
+    d = daemon(dns_conf(lists=False) + FROM_LISTS % (action, port) + extra)
+    wait_for(lambda: _can_connect(port), 10, "the milter to listen")
+    return d, port
+
+
+def from_message(m, headers, sasl="acme", qid="QF1"):
+    """MAIL, RCPT, HEADERS; returns the reply at end of headers."""
+    eq(m.step(b"M", b"<s@app.test>\0", {"{auth_authen}": sasl, "i": qid}), "continue", "MAIL")
+    eq(m.step(b"R", b"<u@good.mx.test>\0", {"i": qid}), "continue", "RCPT")
+    for name, value in headers:
+        eq(m.header(name, value), "continue", "header %s" % name)
+    return m.step(b"N", b"", {"i": qid})
+
+
+def from_conn(port):
+    m = MilterClient(port)
+    eq(m.steps & (SMFIP_NOHDRS | SMFIP_NOEOH), 0, "a from_domain list: headers negotiated")
+    eq(m.steps & SMFIP_NR_HDR, SMFIP_NR_HDR, "headers without a reply each")
+    eq(m.step(b"C", b"client.test\0" + b"4" + struct.pack(">H", 4000) + b"192.0.2.1\0"),
+       "continue", "connect")
+    return m
+
+
+@test
+def from_header_domain_listed_refused_at_end_of_headers():
+    d, port = from_daemon()
+    try:
+        m = from_conn(port)
+        # Listed: the whole message is refused with the list's action, naming the From: domain.
+        folded = '"Spammy, Inc." (x@good.test)\n <News@Spammy.TEST>'
+        eq(from_message(m, [("Subject", "hi"), ("From", folded), ("To", "u@good.mx.test")]),
+           "554 5.7.1 From domain spammy.test is listed on dbl-from (spam domain)", "listed")
+        # The next message on the same connection: unlisted, accepted through end of message.
+        eq(from_message(m, [("From", "Good <a@good.test>")], qid="QF2"), "continue", "unlisted")
+        eq(m.step(b"E", b"", {"i": "QF2"}), "continue", "end of message")
+        # Group syntax; the first mailbox decides; only the first From: header counts.
+        eq(from_message(m, [("From", "Team: x@phish.test, y@good.test;")], qid="QF3"),
+           "554 5.7.1 From domain phish.test is listed on dbl-from (phish domain)", "group")
+        eq(from_message(m, [("From", "a@good.test, b@spammy.test"), ("From", "c@spammy.test")],
+                        qid="QF4"), "continue", "first mailbox, first header")
+        m.close()
+        # The refusal is logged and an event like any DNSBL refusal; asked once, then cached.
+        wait_for(lambda: "rule=dnsbl" in d.logtext() and "door=milter" in d.logtext(), 5,
+                 "decision log line")
+        wait_for(lambda: [e for e in watch_events(d) if e["type"] == "refusal"
+                          and e.get("class") == "dnsbl"], 10, "the refusal event")
+        ev = [e for e in watch_events(d) if e["type"] == "refusal"][0]
+        eq((ev["account"], ev["dsn"], ev["reason"]),
+           ("acme", "5.7.1", "From domain spammy.test is listed on dbl-from (spam domain)"),
+           "refusal event")
+        before = NSD.queries()
+        m = from_conn(port)
+        eq(from_message(m, [("From", "news@spammy.test")], qid="QF5"),
+           "554 5.7.1 From domain spammy.test is listed on dbl-from (spam domain)", "again")
+        m.close()
+        eq(NSD.queries() - before, 0, "queries for a cached From: domain")
+    finally:
+        d.cleanup()
+    # tempfail as the list's action.
+    d, port = from_daemon("tempfail")
+    try:
+        m = from_conn(port)
+        eq(from_message(m, [("From", "x@spammy.test")]),
+           "450 4.7.1 From domain spammy.test is listed on dbl-from (spam domain)", "tempfail")
+        m.close()
+    finally:
+        d.cleanup()
+
+
+@test
+def from_header_without_domain_or_error_answer_is_accepted():
+    d, port = from_daemon()
+    try:
+        m = from_conn(port)
+        # MAIL and RCPT look up the client and the recipient domain: cached after the first.
+        eq(from_message(m, [], qid="QW"), "continue", "no headers at all")
+        before = NSD.queries()
+        for i, headers in enumerate(([("From", "<>")], [("From", "John Smith")],
+                                     [("From", "user@[192.0.2.1]")], [("Subject", "no From")],
+                                     [("From", "undisclosed-recipients:;")])):
+            eq(from_message(m, headers, qid="QN%d" % i), "continue", "no domain: %r" % headers)
+        eq(NSD.queries() - before, 0, "queries for messages without a From: domain")
+        # DBL's 127.0.1.255 is an error (dns.fail open), never a listing.
+        eq(from_message(m, [("From", "x@iperror.test")], qid="QE"), "continue", "error code")
+        m.close()
+        wait_for(lambda: "answers 127.0.1.255" in d.logtext(), 5, "the error warning")
+        check("rule=dnsbl" not in d.logtext(), "an error answer was taken for a listing")
+    finally:
+        d.cleanup()
+
+
+@test
+def from_domain_list_skipped_for_policy_requests_and_monitor_mode():
+    d, port = from_daemon(extra='mode = "monitor";\n')
+    try:
+        # The client and the recipient domain, looked up once (the cache is shared).
+        m = from_conn(port)
+        eq(from_message(m, [], qid="QW"), "continue", "warm-up")
+        # The policy service never sees headers: the list is not asked, nothing logged.
+        before = NSD.queries()
+        eq(d.ask(sasl_username="acme", sender="x@spammy.test", client_address="192.0.2.1",
+                 recipient="u@good.mx.test"), "DUNNO", "policy request, listed sender domain")
+        eq(NSD.queries() - before, 0, "names the policy request asked beyond the cache")
+        check("dbl-from" not in d.logtext(), d.logtext()[-2000:])
+        # Monitor mode: would_reject, the message passes.
+        eq(from_message(m, [("From", "x@spammy.test")]), "continue", "monitor mode")
+        m.close()
+        wait_for(lambda: "action=would_reject" in d.logtext(), 5, "would_reject in the log")
+        # outpostctl dnsbl check DOMAIN asks the from_domain list too.
+        r = d.ctl("dnsbl", "check", "spammy.test", "--json", check_rc=1)
+        rows = {o["list"]: o for o in map(json.loads, r.stdout.splitlines())}
+        eq((rows["dbl-from"]["query"], rows["dbl-from"]["result"]), ("from_domain", "listed"),
+           "dnsbl check of a domain")
+        eq(rows["zen"]["result"], "skipped", "the client list is not asked about a domain")
     finally:
         d.cleanup()
 

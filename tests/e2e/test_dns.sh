@@ -20,7 +20,11 @@
 #   * a recipient at a normal domain (MX hosts with addresses) is delivered,
 #     also in the same message as the refused ones;
 #   * a client listed on the blocklist (XCLIENT ADDR=192.0.2.2) gets the
-#     list's reply; an unlisted one (192.0.2.1) is delivered.
+#     list's reply; an unlisted one (192.0.2.1) is delivered;
+#   * then Outpost's milter joins (smtpd_milters): a message whose From:
+#     header (display name, folded) names a domain listed on the from_domain
+#     list (dbl.test) is refused at end of DATA with the list's reply and not
+#     delivered; one with an unlisted From: domain is delivered.
 #
 # Needs root, postfix, swaks, python3-aiosmtpd, nsd.  Prints "ok N - ..." /
 # "not ok N - ..." and "N passed, N failed"; exit 0 only if all passed.
@@ -51,8 +55,8 @@ if ! [ -x /usr/sbin/nsd ]; then
 fi
 e2e_init
 trap dns_cleanup EXIT
-set -- $(free_ports 2)
-POLICYPORT=$1 SMTPPORT=$2
+set -- $(free_ports 3)
+POLICYPORT=$1 SMTPPORT=$2 MILTERPORT=$3
 start_sink
 
 # ---------------------------------------------------------------- the DNS server
@@ -75,12 +79,14 @@ pidfile = "run/outpostd.pid";
 control_socket = "run/outpostd.ctl";
 store = { path = "db"; map_size = "64M"; };
 policy = { listen = "inet:127.0.0.1:$POLICYPORT"; workers = 2; };
-milter = { listen = ""; };
+milter = { listen = "inet:$MILTERPORT@127.0.0.1"; feedback_id = ""; };
 http = { listen = ""; };
 dns = { servers = [ "$NSDSERVER" ]; timeout = "2s"; bounce_prevention = true; };
 dnsbl = (
   { name = "zen"; zone = "bl.test"; query = "client"; action = "reject";
-    codes = [ "127.0.0.2-127.0.0.3=SBL", "127.0.0.4-7=XBL" ]; }
+    codes = [ "127.0.0.2-127.0.0.3=SBL", "127.0.0.4-7=XBL" ]; },
+  { name = "dbl-from"; zone = "dbl.test"; query = "from_domain"; action = "reject";
+    codes = [ "127.0.1.2=spam domain", "127.0.1.4=phish domain" ]; }
 );
 EOF
 OLOG=$T/outpostd.log
@@ -194,6 +200,50 @@ if grep -q 'rule=dnsbl' "$OLOG" && grep -q 'rule=recipient_domain' "$OLOG"; then
 	ok "outpostd logged each refusal with its rule"
 else
 	notok "decision lines with rule=dnsbl and rule=recipient_domain" "$(tailf "$OLOG")"
+fi
+
+# ---------------------------------------------------------------- the From: header (milter)
+# Only now: the milter checks the client at MAIL too, which would change the replies above.
+if timeout "$WAIT" postconf -c "$PF" -e "smtpd_milters = inet:127.0.0.1:$MILTERPORT" \
+	"milter_default_action = tempfail" && timeout "$WAIT" postfix -c "$PF" reload >/dev/null 2>&1; then
+	ok "smtpd_milters = inet:127.0.0.1:$MILTERPORT"
+else
+	notok "smtpd_milters (postconf, postfix reload)"
+fi
+# send_hdr ID RCPT FROM-HEADER: from client 192.0.2.1, with that From: header.
+send_hdr() {
+	timeout "$WAIT" swaks --server 127.0.0.1 --port "$SMTPPORT" --xclient-login acct1 \
+		--xclient-addr 192.0.2.1 --helo client.outpost-e2e.test --from a@app.test --to "$2" \
+		--header "From: $3" --header "Subject: outpost e2e dns $1" \
+		--header "Message-Id: <$1.e2e@app.test>" --timeout 25 >"$T/swaks.$1" 2>&1
+}
+# data_reply ID: the server's reply to the end of DATA (".") in that transcript.
+data_reply() {
+	awk 'found && /^ *<(-|\*\*) / { sub(/^ *<(-|\*\*) +/, ""); print; exit }
+		/^ *-> \.$/ { found = 1 }' "$T/swaks.$1"
+}
+send_hdr fromlisted f1@good.mx.test "\"Spammy, Inc.\" (news)
+ <News@Spammy.TEST>"
+r=$(data_reply fromlisted)
+case $r in
+"554 5.7.1 From domain spammy.test is listed on dbl-from (spam domain)"*) ok "listed From: domain refused at end of DATA: $r" ;;
+*) notok "listed From: domain: 554 5.7.1 From domain spammy.test ... (got: $r)" "$(transcript fromlisted)" "$(tailf "$OLOG")" ;;
+esac
+send_hdr fromok f2@good.mx.test "Good Sender <a@Good.test>"
+r=$(data_reply fromok)
+case $r in
+250*) ok "unlisted From: domain accepted: $r" ;;
+*) notok "unlisted From: domain: 250 (got: $r)" "$(transcript fromok)" "$(tailf "$OLOG")" ;;
+esac
+if wait_for "$WAIT" sink_has f2@good.mx.test && ! sink_has f1@good.mx.test; then
+	ok "the unlisted From: domain's message delivered, the listed one's not"
+else
+	notok "sink: f2 delivered, f1 not" "$(cat "$T/sink.log")"
+fi
+if grep -q 'door=milter .*rule=dnsbl action=reject reply="554 5.7.1 From domain spammy.test' "$OLOG"; then
+	ok "outpostd's milter logged the From: domain refusal"
+else
+	notok "a door=milter rule=dnsbl decision line" "$(grep decision "$OLOG" | tail -n 5)"
 fi
 
 # ---------------------------------------------------------------- SIGTERM

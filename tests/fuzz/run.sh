@@ -27,7 +27,7 @@ rm -f "$OUT/liboutpost-fuzz.a"
 ar rcs "$OUT/liboutpost-fuzz.a" "$OBJ"/*.o
 passed=0
 failed=0
-for t in policy import maillog dsn; do
+for t in policy import maillog dsn from; do
 	# shellcheck disable=SC2086
 	clang $CFLAGS -fsanitize=fuzzer -o "$OUT/fuzz_$t" "tests/fuzz/fuzz_$t.c" \
 		"$OUT/liboutpost-fuzz.a" $LIBS

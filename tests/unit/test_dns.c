@@ -18,6 +18,7 @@
 
 #include "decide/decide.h"
 #include "dns/dns_cache.h"
+#include "dns/dns_check.h"
 #include "dns/dns_facts.h"
 #include "dns/dnsbl.h"
 #include "dns/mx.h"
@@ -477,6 +478,66 @@ test_decide_dns(void **state)
 	assert_int_equal(v.kind, VK_PASS);
 }
 
+static const struct dnsbl_list dbl_from = {
+    "dbl-from", "dbl.test", DNSBL_Q_FROM_DOMAIN, DNSBL_A_TEMPFAIL, 0, 0, NULL, 0};
+
+/*
+ * Which lists a request asks: a from_domain list only with a From: domain
+ * (the milter's end of headers, outpostctl), never for a policy request; at
+ * end of headers only the from_domain lists.
+ */
+static void
+test_plan_from_domain(void **state)
+{
+	struct dnsbl_list lists[3] = {zen, uribl, dbl_from};
+	struct conf conf = {0};
+	struct dns_facts df;
+	struct facts f = {0};
+
+	(void)state;
+	conf.dnsbl.v = lists;
+	conf.dnsbl.n = 3;
+	f.sasl_username = "";
+	f.client_address = "192.0.2.2";
+	f.sender = "x@Sender.test";
+	/* A policy request (MAIL, RCPT): no headers, the from_domain list is skipped. */
+	f.stage = STAGE_MAIL;
+	assert_int_equal(dns_check_plan(&conf, &f, &df), 2);
+	assert_int_equal(df.lists[0].state, DNSBL_NOT_LISTED);
+	assert_string_equal(df.lists[1].asked, "sender.test");
+	assert_int_equal(df.lists[2].state, DNSBL_SKIPPED);
+	assert_string_equal(df.lists[2].asked, "");
+	/* The milter at end of headers: only the From: domain, lower-cased. */
+	f.stage = STAGE_EOH;
+	f.from_domain = "Brand.TEST";
+	assert_int_equal(dns_check_plan(&conf, &f, &df), 1);
+	assert_int_equal(df.lists[0].state, DNSBL_SKIPPED);
+	assert_int_equal(df.lists[1].state, DNSBL_SKIPPED);
+	assert_int_equal(df.lists[2].state, DNSBL_NOT_LISTED);
+	assert_string_equal(df.lists[2].asked, "brand.test");
+	/* No usable From: domain: nothing to ask. */
+	f.from_domain = "localhost";
+	assert_int_equal(dns_check_plan(&conf, &f, &df), 0);
+	f.from_domain = NULL;
+	assert_int_equal(dns_check_plan(&conf, &f, &df), 0);
+	/* outpostctl dnsbl check DOMAIN: a MAIL with both. */
+	f.stage = STAGE_MAIL;
+	f.from_domain = "brand.test";
+	assert_int_equal(dns_check_plan(&conf, &f, &df), 3);
+	/* The reply names the From: domain. */
+	struct verdict v = {0};
+	df.nlists = 3;
+	df.lists[0].state = df.lists[1].state = DNSBL_NOT_LISTED;
+	df.lists[2].state = DNSBL_LISTED;
+	strcpy(df.lists[2].detail, "spam domain");
+	f.stage = STAGE_EOH;
+	f.dns = &df;
+	decide_dns(&conf, &f, &v);
+	assert_int_equal(v.kind, VK_TEMPFAIL);
+	assert_string_equal(v.code, "450");
+	assert_string_equal(v.text, "From domain brand.test is listed on dbl-from (spam domain)");
+}
+
 /* The monitor of our own addresses: which answer after which is an event, and the record. */
 static void
 test_ipwatch_judge(void **state)
@@ -543,7 +604,7 @@ main(void)
 	    cmocka_unit_test(test_answer_ttl),	    cmocka_unit_test(test_answer_parse),
 	    cmocka_unit_test(test_cache),	    cmocka_unit_test(test_cache_shared),
 	    cmocka_unit_test(test_mx_helpers),	    cmocka_unit_test(test_decide_dns),
-	    cmocka_unit_test(test_ipwatch_judge),
+	    cmocka_unit_test(test_ipwatch_judge),   cmocka_unit_test(test_plan_from_domain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
