@@ -31,155 +31,25 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
-BUILD=${OUTPOST_BUILD:-$TOP}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-OUTPOSTD=$BUILD/src/outpostd
-OUTPOSTCTL=$BUILD/src/outpostctl
-PY=/usr/bin/python3
-E2E=$TOP/tests/e2e
-CONTRIB=$TOP/contrib/postfix
-WAIT=30          # seconds, the bound of every single wait
-BUDGET=150       # seconds, the watchdog
+BUDGET=150 # seconds, the watchdog (every single wait: $WAIT, 30 s)
+. "$TOP/tests/e2e/lib.sh"
 
-N=0
-PASSED=0
-FAILED=0
-T=""
-SINK_PID=""
-OUTPOSTD_PID=""
-WATCHDOG_PID=""
-PF=""
-PFQ=""
-START_TIME=$(date +%s)
-
-ok() {
-	N=$((N + 1)); PASSED=$((PASSED + 1))
-	echo "ok $N - $1"
-}
-
-# notok DESCRIPTION [DETAIL...]: each detail is printed indented with "#".
-notok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	shift
-	for d in "$@"; do
-		printf '%s\n' "$d" | sed 's/^/#   /'
-	done
-}
-
-# A file's last lines, for failure details.
-tailf() { [ -f "$1" ] && tail -n "${2:-15}" "$1"; }
-
-cleanup() {
-	rc=$?
-	trap - EXIT INT TERM HUP
-	if [ -n "$WATCHDOG_PID" ]; then
-		kill "$WATCHDOG_PID" 2>/dev/null
-		wait "$WATCHDOG_PID" 2>/dev/null
-	fi
-	if [ -n "$PF" ] && [ -f "$PF/main.cf" ]; then
-		mpid=$(tr -d ' ' 2>/dev/null <"$PFQ/pid/master.pid")
-		timeout 20 postfix -c "$PF" stop >/dev/null 2>&1
-		# master exits after its children; bounded wait so rm -rf finds a quiet tree
-		i=0
-		while [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-	fi
-	for p in $OUTPOSTD_PID $SINK_PID; do
-		kill "$p" 2>/dev/null || continue
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$T" ] && [ -d "$T" ]; then
-		if [ "${OUTPOST_E2E_KEEP:-}" = 1 ]; then
-			echo "# kept $T"
-		else
-			rm -rf "$T"
-		fi
-	fi
-	if [ "${DONE:-0}" != 1 ]; then
-		notok "test ran to its end (aborted: exit status $rc)"
-	fi
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ] && exit 0
-	exit 1
-}
-trap cleanup EXIT
-trap 'echo "# interrupted"; exit 2' INT TERM HUP
-
-# bail: stop here after a failed check that leaves nothing else to test.
-bail() { DONE=1; exit 1; }
-
-# wait_for SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds.
-wait_for() {
-	w_end=$(( $(date +%s) + $1 )); shift
-	while :; do
-		"$@" && return 0
-		[ "$(date +%s)" -ge "$w_end" ] && return 1
-		sleep 0.2
-	done
-}
-
-port_open() {
-	$PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
-}
-
-# smtp_banner PORT: the server's first line.
-smtp_banner() {
-	$PY -c '
-import socket, sys
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
-    s.settimeout(10)
-    print(s.makefile("rb").readline().decode("utf-8", "replace").strip() or "(closed)")
-    s.sendall(b"QUIT\r\n")
-except OSError as e:
-    print("(no banner: %s)" % (e or type(e).__name__))
-' "$1" 2>&1
-}
-
-# ---------------------------------------------------------------- prerequisites
+e2e_init
+e2e_prereqs
 missing=""
-[ "$(id -u)" = 0 ] || missing="$missing root"
-for c in postfix postconf postqueue sendmail swaks timeout; do
+for c in postqueue sendmail; do
 	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 done
-$PY -c 'import aiosmtpd' 2>/dev/null || missing="$missing python3-aiosmtpd"
-[ -x "$OUTPOSTD" ] && [ -x "$OUTPOSTCTL" ] || missing="$missing outpostd/outpostctl in $BUILD/src (build first)"
 [ -f "$CONTRIB/milter.cf" ] || missing="$missing contrib/postfix/milter.cf"
 if [ -n "$missing" ]; then
 	notok "prerequisites" "missing:$missing"
-	DONE=1
 	bail
 fi
-
-T=$(mktemp -d /tmp/outpost-e2e-milter.XXXXXX) || exit 1
-# smtpd and the other Postfix daemons run as "postfix" and must traverse this.
-chmod 0755 "$T"
-
-# The watchdog: TERM to this script after $BUDGET s (its trap then cleans up).
-MAIN_PID=$$
-(
-	sleep "$BUDGET" &
-	sp=$!
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	wait $sp && { echo "# watchdog: test exceeded ${BUDGET}s"; kill -TERM "$MAIN_PID"; }
-) &
-WATCHDOG_PID=$!
 
 # Four distinct free loopback ports: outpostd's (unused) policy listener, its
 # two milters, smtpd.
 # shellcheck disable=SC2046
-set -- $($PY -c '
-import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-')
+set -- $(free_ports 4)
 POLICYPORT=$1 MILTERPORT=$2 NSMILTERPORT=$3 SMTPPORT=$4
 
 # ---------------------------------------------------------------- the sink
@@ -368,11 +238,6 @@ reply_to() {
 rcpt_reply() { reply_to "$1" "RCPT TO:<$2>"; }
 mail_reply() { reply_to "$1" "MAIL FROM:<$2>"; }
 
-# queued_id ID: the queue id of "250 2.0.0 Ok: queued as QID" in that transcript.
-queued_id() {
-	sed -n 's/^ *<- *250 .*queued as \([0-9A-Za-z]*\).*/\1/p' "$T/swaks.$1" | tail -n 1
-}
-
 # delivered RCPT: how many times the sink received RCPT.
 delivered() {
 	grep -c "^to=<$1> " "$T/sink.log" 2>/dev/null || true
@@ -397,7 +262,6 @@ for v in msg.get_all("Feedback-ID") or []:
 ' "$m"
 }
 
-transcript() { sed 's/^/swaks: /' "$T/swaks.$1"; }
 
 # records: outpostd's message records, one line "QID RECIPIENTS ACCOUNT DOOR FLAGS".
 records() {
