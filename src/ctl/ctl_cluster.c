@@ -77,12 +77,33 @@ status_complete(struct ctl *ctl, json_t *o)
 	json_object_set_new(o, "report_age_ms", json_integer(updated ? now - updated : -1));
 }
 
+/* The quota and rate over-admission bounds, from the quota_bound object B. */
+static void
+bounds_print(json_t *b)
+{
+	json_int_t nodes = json_integer_value(json_object_get(b, "nodes"));
+
+	printf("quotas:       daily, hourly and monthly quotas leased from the fleet: "
+	       "over-admission bound 0 recipients while connected\n");
+	printf("rates:        leased in shares: the fleet's burst at most the account's + %lld\n",
+	       (long long)(nodes > 1 ? nodes - 1 : 0));
+	if (strcmp(json_string_value(json_object_get(b, "partition")) ?: "", "share") == 0)
+		printf(
+		    "partition:    a node cut off from Redis may admit up to limit/%lld beyond its "
+		    "lease: bound limit/%lld per node cut off, at most %lld/%lld of the limit "
+		    "(partition_quota share)\n",
+		    (long long)nodes, (long long)nodes, (long long)(nodes > 1 ? nodes - 1 : 0),
+		    (long long)nodes);
+	else
+		printf("partition:    a node cut off from Redis admits nothing beyond its lease: "
+		       "bound 0 (partition_quota tempfail)\n");
+}
+
 static void
 status_print(json_t *o)
 {
 	char when[64];
-	json_t *n, *b;
-	json_int_t nodes;
+	json_t *n;
 	size_t i;
 
 	ctl_time(json_integer_value(json_object_get(o, "since")), when, sizeof(when));
@@ -114,20 +135,7 @@ status_print(json_t *o)
 	       (long long)json_integer_value(json_object_get(o, "duplicates")),
 	       (long long)json_integer_value(json_object_get(o, "lost")),
 	       (long long)json_integer_value(json_object_get(o, "bad_entries")));
-	b = json_object_get(o, "quota_bound");
-	nodes = json_integer_value(json_object_get(b, "nodes"));
-	printf("quotas:       daily quotas leased from the fleet: over-admission bound 0 "
-	       "recipients while connected\n");
-	if (strcmp(json_string_value(json_object_get(b, "partition")) ?: "", "share") == 0)
-		printf(
-		    "partition:    a node cut off from Redis may admit up to limit/%lld beyond its "
-		    "lease: bound limit/%lld per node cut off, at most %lld/%lld of the limit "
-		    "(partition_quota share)\n",
-		    (long long)nodes, (long long)nodes, (long long)(nodes > 1 ? nodes - 1 : 0),
-		    (long long)nodes);
-	else
-		printf("partition:    a node cut off from Redis admits nothing beyond its lease: "
-		       "bound 0 (partition_quota tempfail)\n");
+	bounds_print(json_object_get(o, "quota_bound"));
 	printf("leases:       %lld accounts hold a lease, %lld grants\n",
 	       (long long)json_integer_value(json_object_get(o, "lease_accounts")),
 	       (long long)json_integer_value(json_object_get(o, "lease_grants")));
