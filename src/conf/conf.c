@@ -191,7 +191,7 @@ static const struct schema_key schema[] = {
      "is counted once)"},
     {"quota.table_size", CT_INT, O(quota.table_size), "65536", 1024, 1 << 24, NULL,
      "slots of the shared quota table (a power of two): accounts + sender domains + 1; "
-     "read at start only"},
+     "read at start only; its disk space (about 2.8 KB a slot) is reserved at start"},
     {"quota.sync_interval", CT_DURATION, O(quota.sync_interval), "5s", 1, 3600, NULL,
      "how often the quota table is written to disk: an OS crash loses at most this much"},
     {"limits.max_rate", CT_RATE, O(limits.max_rate), "", 0, 0, NULL,
@@ -523,6 +523,16 @@ set_idlist(struct loader *ld, const struct schema_key *k, const config_setting_t
 	return 0;
 }
 
+/* Seconds to milliseconds in place; -1 when that does not fit (the bounds check then refuses). */
+static int
+secs_to_ms(int64_t *v)
+{
+	if (*v > INT64_MAX / 1000 || *v < INT64_MIN / 1000)
+		return -1;
+	*v *= 1000;
+	return 0;
+}
+
 /* Integer-like value from a setting: an int, or a string parsed by the type's unit parser. */
 static int
 read_number(struct loader *ld, const struct schema_key *k, const config_setting_t *s,
@@ -532,8 +542,10 @@ read_number(struct loader *ld, const struct schema_key *k, const config_setting_
 
 	if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
 		*v = config_setting_get_int64(s);
-		if (k->type == CT_MSEC)
-			*v *= 1000; /* a bare number is seconds, as everywhere else */
+		/* a bare number is seconds, as everywhere else */
+		if (k->type == CT_MSEC && secs_to_ms(v) < 0)
+			return fail(ld, s, "%s: %lld seconds is out of range", k->name,
+				    (long long)config_setting_get_int64(s));
 		return 0;
 	}
 	if (t != CONFIG_TYPE_STRING)
@@ -565,8 +577,7 @@ read_number(struct loader *ld, const struct schema_key *k, const config_setting_
 			free(tmp);
 			if (r == 0)
 				return 0;
-		} else if (text_duration_parse(str, v) == 0) {
-			*v *= 1000;
+		} else if (text_duration_parse(str, v) == 0 && secs_to_ms(v) == 0) {
 			return 0;
 		}
 		return fail(ld, s, "%s: '%s' is not a duration (e.g. 500ms, 2s)", k->name, str);

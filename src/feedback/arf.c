@@ -175,7 +175,7 @@ single_fields(struct arf_report *r, const struct mime_fields *f)
 	}
 }
 
-/* Feedback-Type into R; -1 if absent. */
+/* Feedback-Type into R; -1 if absent or only white space. */
 static int
 feedback_type(struct arf_report *r, const struct mime_fields *f)
 {
@@ -184,6 +184,8 @@ feedback_type(struct arf_report *r, const struct mime_fields *f)
 	if (v == NULL || *v == '\0')
 		return -1;
 	copy_value(r->feedback_type, sizeof(r->feedback_type), v, 0, 0, &r->cut);
+	if (r->feedback_type[0] == '\0')
+		return -1; /* "Feedback-Type: \v": trimmed to nothing (found by fuzz_arf) */
 	text_lower(r->feedback_type);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(r->feedback_type, types[i].name) == 0)

@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "control_proto.h"
 #include "master.h"
 #include "dns/dns_cache.h"
 #include "cluster/cluster.h"
@@ -442,7 +443,7 @@ control_peer_ok(int fd)
 static void
 control_cb(evutil_socket_t lfd, short what, void *arg)
 {
-	char cmd[64] = "", why[512], *out = NULL;
+	char cmd[CONTROL_MAX_LINE + 1] = "", why[512], *out = NULL;
 	struct timeval tv = {2, 0};
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	ssize_t n;
@@ -456,17 +457,19 @@ control_cb(evutil_socket_t lfd, short what, void *arg)
 		out = xstrdup("error permission denied\n");
 		goto reply;
 	}
-	n = read(fd, cmd, sizeof(cmd) - 1);
-	cmd[n > 0 ? n : 0] = '\0';
-	cmd[strcspn(cmd, "\r\n")] = '\0';
-	if (strcmp(cmd, "status") == 0) {
+	n = read(fd, cmd, CONTROL_MAX_LINE);
+	switch (control_parse(cmd, n > 0 ? (size_t)n : 0)) {
+	case CONTROL_STATUS: {
 		char *j = status_json();
 		out = xasprintf("%s\n", j);
 		free(j);
-	} else if (strcmp(cmd, "reload") == 0) {
+		break;
+	}
+	case CONTROL_RELOAD:
 		out = master_reload(why, sizeof(why)) == 0 ? xstrdup("ok\n")
 							   : xasprintf("error %s\n", why);
-	} else {
+		break;
+	default:
 		out = xstrdup("error unknown command (status, reload)\n");
 	}
 reply:

@@ -93,6 +93,24 @@ table_build(int fd, size_t size, uint32_t nslots)
 	return pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -1;
 }
 
+/*
+ * Give the file its blocks now.  The table is written through a shared
+ * mapping: a page of a sparse file that the file system has no room for kills
+ * the process writing it with SIGBUS, so a full disk would crash every worker
+ * at its next request.  Reserving at start turns that into a start-up error.
+ * A file system that cannot preallocate keeps the sparse file.
+ */
+static int
+table_reserve(int fd, size_t size)
+{
+	int rc = posix_fallocate(fd, 0, (off_t)size);
+
+	if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL)
+		return 0;
+	errno = rc;
+	return -1;
+}
+
 struct qtable *
 qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t errlen)
 {
@@ -127,6 +145,12 @@ qtable_open(const char *path, uint32_t nslots, int create, char *err, size_t err
 				  path);
 		if (table_build(fd, size, nslots) < 0)
 			goto fail;
+	}
+	if (create && table_reserve(fd, size) < 0) {
+		snprintf(err, errlen, "%s: cannot reserve %zu MB for the quota table: %s", path,
+			 size >> 20, strerror(errno));
+		close(fd);
+		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->fd = fd;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "changes.h"
@@ -22,6 +23,7 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define FREE_TXNS 16
+#define STORE_FULL_BYTES (256 * 1024) /* less free than this: a short write means full */
 
 static const char *const db_names[DB_COUNT] = {
     "meta",    "suppress", "account", "acctset", "history", "identity",
@@ -52,11 +54,23 @@ struct store {
 	char err[256];
 };
 
+/* LMDB reports a short write as EIO: on a full file system, say so. */
+static const char *
+store_strerror(const struct store *st, int rc)
+{
+	struct statvfs sv;
+
+	if (rc == EIO && statvfs(st->path, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < STORE_FULL_BYTES)
+		return "No space left on device (the store's file system is full)";
+	return mdb_strerror(rc);
+}
+
 static int
 store_fail(struct store *st, const char *what, int rc)
 {
 	pthread_mutex_lock(&st->lock);
-	snprintf(st->err, sizeof(st->err), "%s: %s: %s", st->path, what, mdb_strerror(rc));
+	snprintf(st->err, sizeof(st->err), "%s: %s: %s", st->path, what, store_strerror(st, rc));
 	pthread_mutex_unlock(&st->lock);
 	return STORE_ERR;
 }
@@ -113,6 +127,13 @@ store_txn_nocapture(struct store_txn *t)
 	t->nocapture = 1;
 }
 
+/* Adopt a map size another process grew to. */
+static int
+store_adopt_mapsize(struct store *st)
+{
+	return mdb_env_set_mapsize(st->env, 0);
+}
+
 /* Open all named databases, creating them (and the version record) if writable. */
 static int
 store_open_dbs(struct store *st, char *err, size_t errlen)
@@ -121,6 +142,8 @@ store_open_dbs(struct store *st, char *err, size_t errlen)
 	int rc;
 
 	rc = mdb_txn_begin(st->env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
+	if (rc == MDB_MAP_RESIZED && store_adopt_mapsize(st) == 0) /* grown since our open */
+		rc = mdb_txn_begin(st->env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		goto fail;
 	for (int i = 0; i < DB_COUNT; i++) {
@@ -216,11 +239,20 @@ store_close(struct store *st)
 	free(st);
 }
 
-/* Adopt a map size another process grew to. */
+/*
+ * Begin a read transaction; adopt a map another process grew, and free the
+ * slots of readers that died (kill -9) when the reader table is full.
+ */
 static int
-store_adopt_mapsize(struct store *st)
+store_read_txn(struct store *st, MDB_txn **txn_r)
 {
-	return mdb_env_set_mapsize(st->env, 0);
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn_r), dead = 0;
+
+	if (rc == MDB_MAP_RESIZED && store_adopt_mapsize(st) == 0)
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn_r);
+	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 && dead > 0)
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn_r);
+	return rc;
 }
 
 int
@@ -244,9 +276,7 @@ store_read_begin(struct store *st, struct store_txn **txn_r)
 		t = xcalloc(1, sizeof(*t));
 		t->st = st;
 	}
-	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t->txn);
-	if (rc == MDB_MAP_RESIZED && store_adopt_mapsize(st) == 0)
-		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t->txn);
+	rc = store_read_txn(st, &t->txn);
 	if (rc != 0) {
 		free(t);
 		return store_fail(st, "read transaction", rc);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh -- build the libFuzzer targets with clang (ASan + UBSan) and run each
-# for FUZZ_SECONDS (default 20).  New crashes are saved in tests/fuzz/crashes/
+# for FUZZ_SECONDS (default 20); FUZZ_TARGETS="arf conf" runs only those.
+# New crashes are saved in tests/fuzz/crashes/
 # and make the run fail; add the fixed ones to tests/fuzz/corpus/TARGET/.
 #   tests/fuzz/run.sh [BUILD_DIR]        BUILD_DIR holds config.h (default: build)
 #   FUZZ_SECONDS=3600 tests/fuzz/run.sh  a long run
@@ -27,12 +28,17 @@ rm -f "$OUT/liboutpost-fuzz.a"
 ar rcs "$OUT/liboutpost-fuzz.a" "$OBJ"/*.o
 passed=0
 failed=0
-for t in policy import maillog dsn from; do
+LSAN_OPTIONS=suppressions=$TOP/tests/fuzz/lsan.supp:print_suppressions=0
+export LSAN_OPTIONS
+for t in ${FUZZ_TARGETS:-policy import maillog dsn from arf conf control}; do
 	# shellcheck disable=SC2086
 	clang $CFLAGS -fsanitize=fuzzer -o "$OUT/fuzz_$t" "tests/fuzz/fuzz_$t.c" \
 		"$OUT/liboutpost-fuzz.a" $LIBS
 	mkdir -p "$OUT/corpus_$t"
-	if "$OUT/fuzz_$t" -max_total_time="$SECS" -max_len=4096 -timeout=5 \
+	dict=
+	[ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+	# shellcheck disable=SC2086
+	if "$OUT/fuzz_$t" -max_total_time="$SECS" -max_len=4096 -timeout=5 $dict \
 		-artifact_prefix="$TOP/tests/fuzz/crashes/${t}-" "$OUT/corpus_$t" \
 		"tests/fuzz/corpus/$t" >"$OUT/fuzz_$t.log" 2>&1; then
 		echo "ok   fuzz_$t: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$OUT/fuzz_$t.log" ||

@@ -315,6 +315,21 @@ test_arf_type_table(void **state)
 	assert_string_equal(arf_type_name(ARF_TYPE_UNKNOWN), "unknown");
 }
 
+/* A Feedback-Type of white space only is no Feedback-Type (found by fuzz_arf). */
+static void
+test_arf_blank_type(void **state)
+{
+	struct arf_report *r;
+
+	(void)state;
+	r = parse_text("Content-Type: multipart/report; report-type=feedback-report; boundary=t\n"
+		       "\n--t\nContent-Type: message/feedback-report\n\n"
+		       "Feedback-Type: \v\nUser-Agent: t/1\nVersion: 1\n--t--\n");
+	assert_int_equal(r->status, ARF_MALFORMED);
+	assert_string_equal(r->why, "feedback report without a Feedback-Type");
+	free(r);
+}
+
 static const struct {
 	const char *value;
 	int redacted;
@@ -403,6 +418,7 @@ main(void)
 	    cmocka_unit_test(test_arf_headers_only),
 	    cmocka_unit_test(test_arf_not_arf),
 	    cmocka_unit_test(test_arf_type_table),
+	    cmocka_unit_test(test_arf_blank_type),
 	    cmocka_unit_test(test_arf_redacted_table),
 	    cmocka_unit_test(test_arf_many_recipients),
 	    cmocka_unit_test(test_arf_truncated_fixtures),

@@ -289,6 +289,11 @@ static const struct {
     {"policy = { socket_mode = \"rw\"; };\n", 1, "policy.socket_mode: 'rw' is not an octal mode"},
     {"policy = { socket_mode = \"0668\"; };\n", 1,
      "policy.socket_mode: '0668' is not an octal mode"},
+    /* seconds that overflow as milliseconds (found by fuzz_conf) */
+    {"dns = { timeout = 9223372036854775807L; };\n", 1,
+     "dns.timeout: 9223372036854775807 seconds is out of range"},
+    {"dns = { timeout = \"15002222222222222s\"; };\n", 1,
+     "dns.timeout: '15002222222222222s' is not a duration (e.g. 500ms, 2s)"},
 };
 
 static void
