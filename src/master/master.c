@@ -32,6 +32,8 @@
 #define MAX_LISTEN 32
 #define STOP_GRACE_EXTRA 5 /* seconds beyond drain_timeout before SIGKILL */
 
+#define CTL_PENDING_MAX 8 /* control connections awaiting their command at once */
+
 struct master {
 	struct conf *conf;
 	const struct master_opts *opts;
@@ -42,7 +44,10 @@ struct master {
 	int http_fds[MAX_LISTEN]; /* http.listen */
 	int nhttp;
 	int ctl_fd;
-	int ctl_conn; /* the control connection being answered, closed in children */
+	struct ctl_pending {
+		int fd; /* -1: free */
+		struct event *ev;
+	} ctl_conn[CTL_PENDING_MAX]; /* control connections awaiting their command */
 	struct event *ev_ctl, *ev_tick, *ev_kill, *ev_sig, *ev_wiring, *ev_qsync;
 	int eom_missing; /* RCPT requests keep coming, END-OF-MESSAGE ones never do */
 	int stopping;
@@ -50,7 +55,7 @@ struct master {
 	unsigned reloads, reload_failures;
 };
 
-static struct master M = {.ctl_fd = -1, .ctl_conn = -1};
+static struct master M = {.ctl_fd = -1};
 
 /* Create, bind and listen on one address; fatal on failure (a broken environment). */
 static int
@@ -394,8 +399,9 @@ master_child_cleanup(void)
 	close(sig_pipe[1]);
 	if (M.ctl_fd >= 0)
 		close(M.ctl_fd);
-	if (M.ctl_conn >= 0)
-		close(M.ctl_conn);
+	for (int i = 0; i < CTL_PENDING_MAX; i++)
+		if (M.ctl_conn[i].ev != NULL)
+			close(M.ctl_conn[i].fd);
 }
 
 /* The JSON answer to "status". */
@@ -439,45 +445,85 @@ control_peer_ok(int fd)
 	return cr.uid == 0 || cr.uid == geteuid() || cr.gid == getegid();
 }
 
-/* One command line in, one answer out: "status" or "reload". */
-static void
-control_cb(evutil_socket_t lfd, short what, void *arg)
+/* The answer to command line CMD (N bytes): "status" or "reload". */
+static char *
+control_answer(const char *cmd, ssize_t n)
 {
-	char cmd[CONTROL_MAX_LINE + 1] = "", why[512], *out = NULL;
-	struct timeval tv = {2, 0};
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	ssize_t n;
+	char why[512], *j, *out;
 
-	if (fd < 0)
-		return;
-	M.ctl_conn = fd;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!control_peer_ok(fd)) {
-		out = xstrdup("error permission denied\n");
-		goto reply;
-	}
-	n = read(fd, cmd, CONTROL_MAX_LINE);
 	switch (control_parse(cmd, n > 0 ? (size_t)n : 0)) {
-	case CONTROL_STATUS: {
-		char *j = status_json();
+	case CONTROL_STATUS:
+		j = status_json();
 		out = xasprintf("%s\n", j);
 		free(j);
-		break;
-	}
+		return out;
 	case CONTROL_RELOAD:
-		out = master_reload(why, sizeof(why)) == 0 ? xstrdup("ok\n")
-							   : xasprintf("error %s\n", why);
-		break;
+		return master_reload(why, sizeof(why)) == 0 ? xstrdup("ok\n")
+							    : xasprintf("error %s\n", why);
 	default:
-		out = xstrdup("error unknown command (status, reload)\n");
+		return xstrdup("error unknown command (status, reload)\n");
 	}
-reply:
+}
+
+/* Answer connection FD with OUT (blocking, for at most 2 s) and close it. */
+static void
+control_reply(int fd, char *out)
+{
+	struct timeval tv = {2, 0};
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (write(fd, out, strlen(out)) < 0)
 		log_debug("control: write: %s", strerror(errno));
 	free(out);
 	close(fd);
-	M.ctl_conn = -1;
+}
+
+/*
+ * A pending control connection is readable (or timed out: 2 s): one command
+ * line in, one answer out.  Waiting for it on the event loop, not in read(),
+ * keeps a silent client from stalling the master.
+ */
+static void
+control_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_pending *p = arg;
+	char cmd[CONTROL_MAX_LINE + 1] = "";
+	ssize_t n = (what & EV_READ) ? read(fd, cmd, CONTROL_MAX_LINE) : -1;
+	char *out = (what & EV_READ) ? control_answer(cmd, n) : NULL;
+
+	event_free(p->ev);
+	p->ev = NULL;
+	p->fd = -1;
+	if (out == NULL) {
+		close(fd);
+		return;
+	}
+	control_reply(fd, out);
+}
+
+/* A control connection: a permitted peer gets a slot and waits for its command line. */
+static void
+control_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct timeval tv = {2, 0};
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
+
+	if (fd < 0)
+		return;
+	if (!control_peer_ok(fd)) {
+		control_reply(fd, xstrdup("error permission denied\n"));
+		return;
+	}
+	for (i = 0; i < CTL_PENDING_MAX && M.ctl_conn[i].ev != NULL; i++)
+		;
+	if (i == CTL_PENDING_MAX) {
+		control_reply(fd, xstrdup("error busy\n"));
+		return;
+	}
+	M.ctl_conn[i].fd = fd;
+	M.ctl_conn[i].ev = event_new(M.base, fd, EV_READ, control_read_cb, &M.ctl_conn[i]);
+	event_add(M.ctl_conn[i].ev, &tv);
 }
 
 int

@@ -486,5 +486,46 @@ def dns_server_gone_fails_open_or_closed_with_a_warning():
             d.cleanup()
 
 
+@test
+def silent_control_clients_do_not_stall_the_master():
+    d = Daemon().start()
+    try:
+        path = os.path.join(d.dir, "run", "outpostd.ctl")
+        silent = []
+        for _ in range(3):  # permitted peers (root) that never send their command
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            silent.append(c)
+        t0 = time.time()
+        st = d.status()  # outpostctl status, answered meanwhile
+        took = time.time() - t0
+        check(st.get("workers"), "status answered: %r" % st)
+        for c in silent:  # still waiting for their command: nobody read them yet
+            c.setblocking(False)
+            try:
+                got = c.recv(64)
+                check(False, "a silent client was answered or closed (%r) before status "
+                      "(%.2f s): the master waited on it" % (got, took))
+            except BlockingIOError:
+                pass
+        for c in silent:  # the 2 s limit closes them, with no answer
+            c.setblocking(True)
+            c.settimeout(10)
+            eq(c.recv(64), b"", "a silent client closed after the time limit")
+            c.close()
+        busy = []
+        for _ in range(9):  # 8 waiting at once at most: the 9th is told so
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            busy.append(c)
+        busy[-1].settimeout(10)
+        eq(busy[-1].recv(64), b"error busy\n", "the ninth silent client")
+        for c in busy:
+            c.close()
+        check(d.status().get("workers"), "status after the busy clients")
+    finally:
+        d.cleanup()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests())
