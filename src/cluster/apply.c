@@ -254,3 +254,21 @@ apply_change(struct store_txn *txn, const struct change *c, struct apply_stats *
 		return rc;
 	return change_clock_witness(txn, c->clock);
 }
+
+int
+apply_snapshot_change(struct store_txn *txn, const struct change *c, struct apply_stats *stats)
+{
+	int rc;
+
+	for (uint32_t i = 0; i < c->nops; i++)
+		if ((rc = apply_op(txn, c, &c->ops[i], stats)) != STORE_OK)
+			return rc;
+	stats->records++;
+	return change_clock_witness(txn, c->clock);
+}
+
+int
+apply_seen_raise(struct store_txn *txn, const char *node, int64_t seq)
+{
+	return seq > apply_seen(txn, node) ? seen_put(txn, node, seq) : STORE_OK;
+}

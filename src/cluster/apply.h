@@ -44,7 +44,16 @@ struct apply_stats {
 /* Apply C in TXN.  STORE_OK (STATS updated) or STORE_ERR. */
 int apply_change(struct store_txn *txn, const struct change *c, struct apply_stats *stats);
 
+/*
+ * Apply C, a record of a snapshot (cluster/snapshot.h), in TXN: the same rule per
+ * operation, without the (node, seq) check (a snapshot record's seq is 0; the
+ * snapshot's "seen" positions are set with apply_seen_raise once it is loaded).
+ */
+int apply_snapshot_change(struct store_txn *txn, const struct change *c, struct apply_stats *stats);
+
 /* The last seq of NODE applied here (0: none). */
 int64_t apply_seen(struct store_txn *txn, const char *node);
+/* Raise the last seq of NODE applied here to SEQ if it is lower. */
+int apply_seen_raise(struct store_txn *txn, const char *node, int64_t seq);
 
 #endif

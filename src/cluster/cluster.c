@@ -19,6 +19,7 @@
 #include "lease.h"
 #include "redis_addr.h"
 #include "redis_conn.h"
+#include "snapshot.h"
 #include "quota/quota.h"
 #include "store/changes.h"
 #include "util/clock.h"
@@ -46,9 +47,12 @@ struct cluster {
 	char stream[300], nodes_key[300], node_key[400];
 	char last_id[ID_MAX], head_id[ID_MAX];
 	char error[512]; /* why we are not connected ("" when connected) */
+	char boot[256];	 /* "bootstrapped from snapshot ID (N records)", or "" */
 	int64_t since;	 /* connected or disconnected since (epoch seconds) */
 	long backoff_ms;
 	int64_t next_try_ms, next_heartbeat_ms;
+	int64_t last_beat_ms; /* the last heartbeat Redis took */
+	int check_position;   /* is our position still in the stream?  see snapshot_heartbeat */
 	json_t *nodes;
 	struct lease *lease;
 	uint64_t pushed, records, duplicates, lost, bad;
@@ -144,6 +148,7 @@ status_write(struct cluster *cl)
 	json_object_set_new(
 	    o, "quota_partition",
 	    json_string(cl->conf->cluster.partition_quota == PQ_SHARE ? "share" : "tempfail"));
+	json_object_set_new(o, "bootstrap", json_string(cl->boot));
 	json_object_set_new(o, "lease_grants", json_integer((json_int_t)grants));
 	json_object_set_new(o, "lease_accounts", json_integer((json_int_t)held));
 	json_object_set_new(o, "awaiting_replicas",
@@ -170,9 +175,15 @@ last_id_load(struct cluster *cl)
 		memcpy(cl->last_id, v.data, v.len);
 		cl->last_id[v.len] = '\0';
 	}
+	if (store_get(txn, DB_META, SNAPSHOT_BOOT_KEY, strlen(SNAPSHOT_BOOT_KEY), &v) == STORE_OK &&
+	    v.len < sizeof(cl->boot)) {
+		memcpy(cl->boot, v.data, v.len);
+		cl->boot[v.len] = '\0';
+	}
 	store_read_end(txn);
 	if (strcmp(cl->last_id, "0-0") == 0)
-		log_info("cluster: no position in the change log yet: replaying it from the start");
+		log_info("cluster: no position in the change log yet: loading the snapshot, or "
+			 "replaying the log from the start when there is none");
 }
 
 /* Tell the decision path (the quota table) whether leases can be had, and how many nodes share. */
@@ -241,6 +252,7 @@ try_connect(struct cluster *cl)
 	cl->since = time(NULL);
 	cl->backoff_ms = 0;
 	cl->next_heartbeat_ms = 0;
+	cl->check_position = 1;
 }
 
 /* ---- push: outbox -> XADD ---- */
@@ -636,6 +648,50 @@ heartbeat(struct cluster *cl)
 
 /* ---- the loop ---- */
 
+/* Data this store held before it joined goes to the outbox, once (changes.h). */
+static void
+publish_existing(struct cluster *cl)
+{
+	uint64_t n;
+
+	if (change_publish_existing(cl->st, cl->conf->cluster.node, &n) != STORE_OK)
+		fatalx("cluster: publishing the store's existing data: %s", store_error(cl->st));
+	if (n)
+		log_info("cluster: %llu entries this store held before it joined the fleet are "
+			 "published (with their own timestamps)",
+			 (unsigned long long)n);
+}
+
+/*
+ * At each heartbeat: bootstrap from the snapshot if needed, write one if due.  The
+ * stream is trimmed past a node only once its heartbeat expired (10 intervals), so
+ * the position is checked after each connect and after a gap of 5 intervals.
+ */
+static int
+snapshot_heartbeat(struct cluster *cl)
+{
+	struct snapshot_ctx x = {cl->conf, cl->st, cl->rc, cl->stream, cl->last_id, cl->nodes};
+	int64_t now = mono_ms();
+	char why[512];
+	int rc = 0;
+
+	if (cl->last_beat_ms && now - cl->last_beat_ms > 5 * cl->conf->cluster.heartbeat_interval)
+		cl->check_position = 1;
+	cl->last_beat_ms = now;
+	if (cl->check_position)
+		rc = snapshot_bootstrap(&x, cl->last_id, sizeof(cl->last_id), cl->boot,
+					sizeof(cl->boot), why, sizeof(why));
+	if (rc == 0 || rc == 1)
+		cl->check_position = 0;
+	if (rc >= 0)
+		rc = snapshot_round(&x, why, sizeof(why));
+	if (rc < 0) {
+		disconnected(cl, why);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 cluster_setup(struct cluster *cl, const struct conf *conf)
 {
@@ -659,6 +715,7 @@ cluster_setup(struct cluster *cl, const struct conf *conf)
 	snprintf(cl->node_key, sizeof(cl->node_key), "%s:node:%s", conf->cluster.key_prefix,
 		 conf->cluster.node);
 	last_id_load(cl);
+	publish_existing(cl);
 	cl->lease = lease_create(conf);
 }
 
@@ -681,7 +738,7 @@ round_connected(struct cluster *cl)
 		return;
 	if (mono_ms() >= cl->next_heartbeat_ms) {
 		cl->next_heartbeat_ms = mono_ms() + cl->conf->cluster.heartbeat_interval;
-		if (heartbeat(cl) < 0)
+		if (heartbeat(cl) < 0 || snapshot_heartbeat(cl) < 0)
 			return;
 		if (fleetrep_follow(cl->conf, cl->st, cl->rc, &cl->rep_seen, why, sizeof(why)) <
 		    0) {

@@ -293,6 +293,12 @@ static const struct schema_key schema[] = {
     {"cluster.wait_replicas", CT_INT, O(cluster.wait_replicas), "0", 0, 16, NULL,
      "keep each change in the local outbox until this many Redis replicas acknowledged it "
      "(WAIT), so a Sentinel failover cannot lose it; 0: until the primary did"},
+    {"cluster.snapshot_interval", CT_DURATION, O(cluster.snapshot_interval), "6h", 1, 604800, NULL,
+     "one node writes a snapshot of the replicated state to Redis at least this often (when "
+     "something changed) and trims the change log"},
+    {"cluster.stream_max", CT_INT64, O(cluster.stream_max), "20000", 10, INT64_MAX, NULL,
+     "entries added to the change log since the last snapshot beyond which a snapshot is "
+     "written and the log trimmed (at most once per 10 heartbeats)"},
     {"postfix.config_directory", CT_PATH, O(postfix.config_directory), "/etc/postfix", 0, 0, NULL,
      "the Postfix instance whose hold queue `account resume --release` releases"},
     {"postfix.postsuper", CT_PATH, O(postfix.postsuper), "/usr/sbin/postsuper", 0, 0, NULL,

@@ -152,6 +152,8 @@ struct conf {
 		int64_t reconnect_max;	    /* ms: backoff cap between connection attempts */
 		int partition_quota; /* enum conf_partition_quota: cut off, beyond the lease */
 		int wait_replicas; /* outbox entries are kept until this many replicas hold them */
+		int64_t snapshot_interval; /* seconds: a snapshot at least this often */
+		int64_t stream_max;	   /* entries: beyond them, a snapshot and a trim */
 	} cluster;
 
 	struct {

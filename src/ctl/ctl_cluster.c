@@ -122,6 +122,8 @@ status_print(json_t *o)
 	       json_string_value(json_object_get(o, "last_applied_id")) ?: "none",
 	       (long long)json_integer_value(json_object_get(o, "lag_ms")),
 	       json_number_value(json_object_get(o, "last_delay_ms")));
+	if ((json_string_value(json_object_get(o, "bootstrap")) ?: "")[0])
+		printf("snapshot:     %s\n", json_string_value(json_object_get(o, "bootstrap")));
 	printf("outbox:       %lld changes not yet in the fleet's log",
 	       (long long)json_integer_value(json_object_get(o, "outbox")));
 	if (json_integer_value(json_object_get(o, "awaiting_replicas")) > 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "changes.h"
+#include "records.h"
 #include "util/clock.h"
 #include "util/text.h"
 #include "util/xalloc.h"
@@ -288,6 +289,9 @@ mark_txn(struct store_txn *txn, void *arg)
 
 	if (m->node == NULL) {
 		rc = store_del(txn, DB_META, CHANGE_NODE_KEY, strlen(CHANGE_NODE_KEY));
+		if (rc == STORE_OK || rc == STORE_NOTFOUND) /* joining again: publish again */
+			rc = store_del(txn, DB_META, CHANGE_PUBLISHED_KEY,
+				       strlen(CHANGE_PUBLISHED_KEY));
 		return rc == STORE_NOTFOUND ? STORE_OK : rc;
 	}
 	return store_put(txn, DB_META, CHANGE_NODE_KEY, strlen(CHANGE_NODE_KEY), m->node,
@@ -411,4 +415,209 @@ change_buf_flush(struct change_buf *b, struct store_txn *txn)
 		free(rec.p);
 	}
 	return rc == STORE_OK && b->nops ? clock_put(txn, seq - 1) : rc;
+}
+
+/* ---- grouping operations of one version into records (snapshots, publishing) ---- */
+
+struct change_group {
+	char node[CHANGE_NODE_MAX];
+	int64_t clock, seq;
+	int seq_step;
+	size_t max_ops, nops;
+	struct bytes ops;
+	change_emit_fn emit;
+	void *arg;
+};
+
+struct change_group *
+change_group_create(size_t max_ops, int64_t first_seq, change_emit_fn emit, void *arg)
+{
+	struct change_group *g = xcalloc(1, sizeof(*g));
+
+	g->max_ops = max_ops > CHANGE_MAX_OPS ? CHANGE_MAX_OPS : max_ops;
+	g->seq = first_seq;
+	g->seq_step = first_seq != 0;
+	g->emit = emit;
+	g->arg = arg;
+	return g;
+}
+
+void
+change_group_destroy(struct change_group *g)
+{
+	if (g == NULL)
+		return;
+	free(g->ops.p);
+	free(g);
+}
+
+int
+change_group_flush(struct change_group *g)
+{
+	struct bytes rec = {0};
+	int rc;
+
+	if (g->nops == 0)
+		return 0;
+	bytes_int(&rec, CHANGE_VERSION, 1);
+	bytes_str(&rec, g->node);
+	bytes_int(&rec, (uint64_t)g->seq, 8);
+	bytes_int(&rec, (uint64_t)g->clock, 8);
+	bytes_int(&rec, (uint64_t)g->clock, 8);
+	bytes_int(&rec, g->nops, 4);
+	bytes_add(&rec, g->ops.p, g->ops.len);
+	rc = g->emit(rec.p, rec.len, g->arg);
+	free(rec.p);
+	g->seq += g->seq_step;
+	g->nops = 0;
+	g->ops.len = 0;
+	return rc;
+}
+
+int
+change_group_add(struct change_group *g, int64_t clock, const char *node,
+		 const struct change_op *op)
+{
+	int rc;
+
+	if (g->nops && (g->clock != clock || strcmp(g->node, node) != 0 || g->nops == g->max_ops))
+		if ((rc = change_group_flush(g)) != 0)
+			return rc;
+	g->clock = clock;
+	text_copy(g->node, sizeof(g->node), node);
+	bytes_int(&g->ops, op->db, 1);
+	bytes_int(&g->ops, op->op, 1);
+	bytes_int(&g->ops, op->klen, 2);
+	bytes_add(&g->ops, op->key, op->klen);
+	bytes_int(&g->ops, op->op == 'P' ? op->vlen : 0, 4);
+	if (op->op == 'P')
+		bytes_add(&g->ops, op->val, op->vlen);
+	else {
+		bytes_int(&g->ops, (uint64_t)op->seen_clock, 8);
+		bytes_str(&g->ops, op->seen_node);
+	}
+	g->nops++;
+	return 0;
+}
+
+/* ---- publishing what a store held before it joined a fleet ---- */
+
+struct publish {
+	struct store_txn *txn;
+	struct change_group *g;
+	const char *node;
+	enum store_db db;
+	uint64_t n;
+	int rc;
+};
+
+/* The entry's own time in microseconds (1: unknown, older than anything the fleet wrote). */
+static int64_t
+own_clock(enum store_db db, const struct store_val *k, const struct store_val *v)
+{
+	struct suppress_rec s;
+	struct account_rec a;
+	struct history_rec h;
+	int64_t t = 0;
+
+	if (db == DB_SUPPRESS && rec_suppress_decode(v->data, v->len, &s) == 0)
+		t = s.updated > s.created ? s.updated : s.created;
+	else if (db == DB_ACCOUNT && rec_account_decode(v->data, v->len, &a) == 0)
+		t = a.since > a.created ? a.since : a.created;
+	else if (db == DB_HISTORY && rec_history_decode(v->data, v->len, &h) == 0)
+		t = h.when;
+	(void)k;
+	return t > 0 ? t * 1000000 : 1;
+}
+
+static int
+publish_outbox(const void *rec, size_t len, void *arg)
+{
+	struct publish *p = arg;
+	struct change c;
+	uint8_t key[8];
+
+	if (change_decode(rec, len, &c) < 0)
+		return STORE_ERR;
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)((uint64_t)c.seq >> (56 - 8 * i));
+	change_free(&c);
+	return store_put(p->txn, DB_OUTBOX, key, 8, rec, len);
+}
+
+/* One entry of a replicated database: published (and versioned) if it has no version. */
+static int
+publish_one(const struct store_val *k, const struct store_val *v, void *arg)
+{
+	struct publish *p = arg;
+	struct change_ver old, ver = {0};
+	struct change_op op = {.db = change_db_code(p->db),
+			       .op = 'P',
+			       .key = k->data,
+			       .klen = k->len,
+			       .val = v->data,
+			       .vlen = v->len};
+
+	if (k->len == 0 || k->len > 510)
+		return 0;
+	if ((p->rc = change_ver_get(p->txn, p->db, k->data, k->len, &old)) != STORE_OK)
+		return 1;
+	if (old.clock != 0)
+		return 0;
+	ver.clock = own_clock(p->db, k, v);
+	text_copy(ver.node, sizeof(ver.node), p->node);
+	if ((p->rc = change_group_add(p->g, ver.clock, p->node, &op)) != STORE_OK ||
+	    (p->rc = change_ver_put(p->txn, p->db, k->data, k->len, &ver)) != STORE_OK)
+		return 1;
+	p->n++;
+	return 0;
+}
+
+static int
+publish_txn(struct store_txn *txn, void *arg)
+{
+	struct publish *p = arg;
+	int64_t seq = clock_get(txn), now = now_us();
+
+	store_txn_nocapture(txn);
+	seq = now > seq ? now : seq + 1;
+	p->txn = txn;
+	p->n = 0; /* the store runs this again after growing a full map */
+	p->rc = STORE_OK;
+	p->g = change_group_create(CHANGE_MAX_OPS, seq, publish_outbox, p);
+	for (size_t i = 0; i < NCODES && p->rc == STORE_OK; i++) {
+		p->db = codes[i].db;
+		store_scan(txn, p->db, NULL, 0, NULL, 0, publish_one, p);
+	}
+	if (p->rc == STORE_OK)
+		p->rc = change_group_flush(p->g);
+	seq = p->g->seq;
+	change_group_destroy(p->g);
+	if (p->rc == STORE_OK && p->n)
+		p->rc = clock_put(txn, seq);
+	if (p->rc != STORE_OK)
+		return p->rc;
+	return store_put(txn, DB_META, CHANGE_PUBLISHED_KEY, strlen(CHANGE_PUBLISHED_KEY), "1", 1);
+}
+
+int
+change_publish_existing(struct store *st, const char *node, uint64_t *n_r)
+{
+	struct publish p = {.node = node};
+	struct store_txn *txn;
+	struct store_val v;
+	int done;
+
+	*n_r = 0;
+	if (store_read_begin(st, &txn) != STORE_OK)
+		return STORE_ERR;
+	done = store_get(txn, DB_META, CHANGE_PUBLISHED_KEY, strlen(CHANGE_PUBLISHED_KEY), &v) ==
+	       STORE_OK;
+	store_read_end(txn);
+	if (done)
+		return STORE_OK;
+	if (store_write(st, publish_txn, &p) != STORE_OK)
+		return STORE_ERR;
+	*n_r = p.n;
+	return STORE_OK;
 }

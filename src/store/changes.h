@@ -49,6 +49,7 @@
 #define CHANGE_NODE_MAX 64
 #define CHANGE_NODE_KEY "cluster_node"
 #define CHANGE_CLOCK_KEY "cluster_clock"
+#define CHANGE_PUBLISHED_KEY "cluster_published"
 
 /* A version: who wrote a key last, and when (CLOCK 0: never). */
 struct change_ver {
@@ -101,6 +102,33 @@ int change_clock_witness(struct store_txn *txn, int64_t clock);
 
 /* Set (NODE) or clear (NULL) the store's node name: capture on or off for every opener. */
 int change_mark_node(struct store *st, const char *node);
+
+/*
+ * Grouping: operations of one version (CLOCK, NODE) become change records of at
+ * most MAX_OPS operations, handed to EMIT (non-zero stops and is returned).
+ * Records are numbered from FIRST_SEQ up, or all 0 when FIRST_SEQ is 0 (a
+ * snapshot's records, which apply_snapshot_change takes without the seq check).
+ * Each op is copied: its memory may go after change_group_add returns.
+ */
+typedef int (*change_emit_fn)(const void *rec, size_t len, void *arg);
+struct change_group;
+struct change_group *change_group_create(size_t max_ops, int64_t first_seq, change_emit_fn emit,
+					 void *arg);
+int change_group_add(struct change_group *g, int64_t clock, const char *node,
+		     const struct change_op *op);
+int change_group_flush(struct change_group *g);
+void change_group_destroy(struct change_group *g);
+
+/*
+ * Publish, once, what the store held before it joined a fleet: every entry of a
+ * replicated database without a version (written while capture was off) goes to
+ * DB_OUTBOX with its own time as its clock (the record's updated/since/when; 1 when
+ * it has none, older than anything the fleet wrote) and gets that version, so the
+ * conflict rule decides against the fleet's data.  Then DB_META "cluster_published"
+ * is set (cleared by change_mark_node(NULL)): later calls do nothing.  *N_R: how
+ * many entries were published.  STORE_OK or STORE_ERR.
+ */
+int change_publish_existing(struct store *st, const char *node, uint64_t *n_r);
 
 /* Internal to the store: the capture buffer of one write transaction. */
 struct change_buf;

@@ -237,6 +237,244 @@ def concurrent_add_wins_over_remove():
         cleanup(r, nodes)
 
 
+SNAP = 'stream_max = 20; snapshot_interval = "1h";'
+
+
+def stream_ids(r):
+    """(first id, XLEN) of the change log."""
+    out = subprocess.run(["redis-cli", "-p", str(r.port), "--no-auth-warning", "XRANGE",
+                          "outpost:changes", "-", "+", "COUNT", "1"],
+                         capture_output=True, timeout=10).stdout.decode("latin-1").splitlines()
+    return (out[0] if out else ""), int(r.cmd("XLEN", "outpost:changes") or 0)
+
+
+def id_key(i):
+    ms, _, seq = i.partition("-")
+    return (int(ms or 0), int(seq or 0))
+
+
+def snapshot_manifest(r):
+    gen = r.cmd("GET", "outpost:snapshot")
+    if not gen:
+        return {}
+    out = r.cmd("HGETALL", "outpost:snapshot:" + gen).splitlines()
+    return dict(zip(out[0::2], out[1::2]))
+
+
+def many_changes(d, tag, n):
+    for i in range(n):
+        d.ctl("suppress", "add", "%s%d@many.test" % (tag, i), check_rc=0)
+
+
+@test
+def snapshot_trims_the_stream_and_nodes_bootstrap_from_it():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b, c = fleet(r, extra=SNAP)
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "removed@dest.test", check_rc=0)
+        a.ctl("suppress", "add", "kept@dest.test", check_rc=0)
+        b.ctl("account", "add", "acct3", check_rc=0)
+        b.ctl("account", "pause", "acct3", "--reason", "abuse", check_rc=0)
+        for d in nodes:
+            until(d, "x", "removed@dest.test", "550 5.7.1 ")
+            until(d, "acct3", "ok@dest.test", "450 4.7.1 ")
+        # B stops, holding removed@ as suppressed; its position falls behind.
+        b_pos = caught_up(r, b)
+        b.stop()
+        a.ctl("suppress", "remove", "removed@dest.test", check_rc=0)
+        until(c, "x", "removed@dest.test", "DUNNO")
+        # B's heartbeat expires (10 heartbeats): the trim no longer waits for it.
+        wait_for(lambda: r.cmd("EXISTS", "outpost:node:b") == "0", 10, "B's heartbeat to expire")
+        eq(r.cmd("GET", "outpost:snapshot"), "", "no snapshot below stream_max")
+        written = int(r.cmd("XLEN", "outpost:changes")) + 30
+        many_changes(a, "m", 30)
+        wait_for(lambda: snapshot_manifest(r).get("id"), 15, "a snapshot")
+        # The stream is trimmed past B's position (more changes while A may still have B's
+        # last heartbeat in hand); XLEN dropped below what was written.
+        extra = 0
+        deadline = time.time() + 20
+        while id_key(stream_ids(r)[0]) <= id_key(b_pos):
+            check(time.time() < deadline and extra < 100,
+                  "the stream trimmed past B's position %s: %r" % (b_pos, stream_ids(r)))
+            a.ctl("suppress", "add", "extra%d@many.test" % extra, check_rc=0)
+            extra += 1
+            written += 1
+            time.sleep(0.05)
+        first, xlen = stream_ids(r)
+        check(xlen < written, "XLEN after the trim: %d of %d written" % (xlen, written))
+        m = snapshot_manifest(r)
+        check(int(m["records"]) >= 10 and m["checksum"] and int(m["chunks"]) >= 1, m)
+        check(int(r.cmd("EXISTS", "outpost:snapshot:%s:0" % m["generation"])) == 1, m)
+        eq(r.cmd("TTL", "outpost:snapshot:" + m["generation"]), "-1", "manifest persistent")
+        check("outpost:snapshot:lock" not in r.cmd("KEYS", "outpost:snapshot:lock"), "lock kept")
+        check("snapshot %s as of " % m["generation"] in "".join(d.logtext() for d in nodes),
+              "no snapshot log line")
+        # C still enforces everything; a change after the snapshot.
+        a.ctl("suppress", "add", "after@dest.test", check_rc=0)
+        for rcpt in ("kept@dest.test", "m0@many.test", "m29@many.test", "after@dest.test"):
+            until(c, "x", rcpt, "550 5.7.1 ")
+        # B comes back behind the stream's first entry: it loads the snapshot (its delete of
+        # removed@ included: a tombstone) and follows on.
+        b.start()
+        wait_for(lambda: "bootstrapped from snapshot" in cstatus(b).get("bootstrap", ""), 15,
+                 "B to bootstrap from the snapshot")
+        check("older than the change log's first entry" in b.logtext(), b.logtext())
+        until(b, "x", "removed@dest.test", "DUNNO")
+        for rcpt in ("kept@dest.test", "m0@many.test", "m29@many.test", "after@dest.test"):
+            until(b, "x", rcpt, "550 5.7.1 ")
+        until(b, "acct3", "ok@dest.test", "450 4.7.1 ")
+        # A wiped C bootstraps too: everything, the removal, the change after the snapshot.
+        wait_for(lambda: cstatus(c).get("outbox") == 0, 10, "C pushed")
+        c.stop()
+        shutil.rmtree(os.path.join(c.dir, "db"))
+        c.start()
+        wait_for(lambda: "bootstrapped from snapshot" in cstatus(c).get("bootstrap", ""), 15,
+                 "C to bootstrap from the snapshot")
+        text = c.ctl("cluster", "status", check_rc=0).stdout
+        check("snapshot:     bootstrapped from snapshot " in text, text)
+        for rcpt in ("kept@dest.test", "m0@many.test", "m29@many.test", "after@dest.test"):
+            until(c, "x", rcpt, "550 5.7.1 ")
+        until(c, "acct3", "ok@dest.test", "450 4.7.1 ")
+        eq(reply(c, "x", "removed@dest.test"), "DUNNO", "removed stays removed on C")
+        # The conflict rules hold after a bootstrap: a remove on C reaches A.
+        c.ctl("suppress", "remove", "kept@dest.test", check_rc=0)
+        until(a, "x", "kept@dest.test", "DUNNO")
+    finally:
+        cleanup(r, nodes)
+
+
+@test
+def snapshot_interval_makes_snapshots_of_a_quiet_stream():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b = fleet(r, ("a", "b"), extra='snapshot_interval = "1s";')
+        a.ctl("suppress", "add", "one@dest.test", check_rc=0)
+        wait_for(lambda: snapshot_manifest(r).get("id"), 10, "a snapshot after the interval")
+        m1 = snapshot_manifest(r)
+        check(int(m1["records"]) >= 1, m1)
+        # Nothing new: no new snapshot (a negative: looked at after 1.5 intervals and 7
+        # heartbeats).  Something new: the next one, the older expiring.
+        time.sleep(1.5)
+        eq(snapshot_manifest(r).get("generation"), m1["generation"], "no snapshot of nothing")
+        b.ctl("suppress", "add", "two@dest.test", check_rc=0)
+        wait_for(lambda: snapshot_manifest(r).get("generation", m1["generation"]) !=
+                 m1["generation"], 10, "the next snapshot")
+        m2 = snapshot_manifest(r)
+        check(id_key(m2["id"]) > id_key(m1["id"]), (m1, m2))
+        ttl = int(r.cmd("PTTL", "outpost:snapshot:" + m1["generation"]))
+        check(0 < ttl <= 60000, "the older manifest expires: PTTL %d" % ttl)
+        eq(r.cmd("PTTL", "outpost:snapshot:" + m2["generation"]), "-1", "the current stays")
+        check(int(r.cmd("XLEN", "outpost:changes")) <= 2, "trimmed to the snapshot's entry or "
+              "the other node's position")
+    finally:
+        cleanup(r, nodes)
+
+
+def caught_up(r, d):
+    """Wait until D has pushed everything and applied up to the stream's head: its id."""
+    def head():
+        out = subprocess.run(["redis-cli", "-p", str(r.port), "--no-auth-warning", "XREVRANGE",
+                              "outpost:changes", "+", "-", "COUNT", "1"], capture_output=True,
+                             timeout=10).stdout.decode("latin-1").splitlines()
+        return out[0] if out else ""
+
+    def done():
+        st = cstatus(d)
+        return st.get("outbox") == 0 and st.get("last_applied_id") == head() != ""
+    wait_for(done, 10, "%s to catch up with the stream" % d.conf)
+    return head()
+
+
+def trim_past(r, a, pos, tag):
+    """Changes on A until the stream's first entry is past POS (bounded)."""
+    deadline = time.time() + 20
+    for i in range(200):
+        if id_key(stream_ids(r)[0]) > id_key(pos):
+            return i
+        check(time.time() < deadline, "the stream trimmed past %s: %r" % (pos, stream_ids(r)))
+        a.ctl("suppress", "add", "%s%d@many.test" % (tag, i), check_rc=0)
+    raise TestFailure("the stream was not trimmed past %s" % pos)
+
+
+@test
+def stalled_node_bootstraps_when_the_stream_passed_it():
+    r = Redis().start()
+    nodes = []
+    pid = None
+    try:
+        nodes = a, b = fleet(r, ("a", "b"), extra=SNAP)
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "gone@dest.test", check_rc=0)
+        until(b, "x", "gone@dest.test", "550 5.7.1 ")
+        b_pos = caught_up(r, b)
+        # B's cluster process stalls (not a restart, not a reconnect): its heartbeat expires
+        # and the stream is trimmed past it meanwhile.
+        pid = cluster_pid(b)[0]
+        os.kill(pid, signal.SIGSTOP)
+        a.ctl("suppress", "remove", "gone@dest.test", check_rc=0)
+        wait_for(lambda: r.cmd("EXISTS", "outpost:node:b") == "0", 10, "B's heartbeat to expire")
+        trim_past(r, a, b_pos, "s")
+        os.kill(pid, signal.SIGCONT)
+        pid = None
+        wait_for(lambda: "bootstrapped from snapshot" in cstatus(b).get("bootstrap", ""), 15,
+                 "B to bootstrap after its stall")
+        until(b, "x", "gone@dest.test", "DUNNO")
+        until(b, "x", "s0@many.test", "550 5.7.1 ")
+    finally:
+        if pid is not None:
+            os.kill(pid, signal.SIGCONT)
+        cleanup(r, nodes)
+
+
+@test
+def host_with_existing_data_publishes_it_when_it_joins():
+    r = Redis().start()
+    nodes = []
+    try:
+        nodes = a, b = fleet(r, ("a", "b"), extra=SNAP)
+        # D runs alone first: what it holds was never captured.
+        d = Daemon("", workers=1)
+        nodes.append(d)
+        d.start()
+        d.ctl("account", "add", "x", check_rc=0)
+        d.ctl("suppress", "add", "fromd@dest.test", "--reason", "bounce", check_rc=0)
+        d.ctl("suppress", "add", "contested@dest.test", check_rc=0)
+        d.ctl("account", "add", "acctd", check_rc=0)
+        d.ctl("account", "pause", "acctd", "--reason", "before joining", check_rc=0)
+        time.sleep(1.1)  # the fleet's remove is later than D's add, by the second
+        a.ctl("account", "add", "x", check_rc=0)
+        a.ctl("suppress", "add", "contested@dest.test", check_rc=0)
+        a.ctl("suppress", "remove", "contested@dest.test", check_rc=0)
+        d.stop()
+        d.write_conf('cluster = { redis = "redis://127.0.0.1:%d"; node = "d"; '
+                     'heartbeat_interval = "200ms"; reconnect_max = "300ms"; timeout = "1s"; '
+                     '%s };' % (r.port, SNAP), workers=1)
+        d.start()
+        wait_for(lambda: cstatus(d).get("connected"), 10, "D to connect")
+        check("before it joined the fleet are published" in d.logtext(), d.logtext())
+        for n in (a, b):
+            until(n, "x", "fromd@dest.test", "550 5.7.1 ")
+            until(n, "acctd", "ok@dest.test", "450 4.7.1 ")
+        # The normal rule: the fleet's later remove beats D's older entry, everywhere.
+        until(d, "x", "contested@dest.test", "DUNNO")
+        for n in (a, b):
+            eq(reply(n, "x", "contested@dest.test"), "DUNNO", "contested on %s" % n.conf)
+        # Once: a restart of D publishes nothing again.
+        wait_for(lambda: cstatus(d).get("outbox") == 0, 10, "D pushed")
+        before = int(r.cmd("XLEN", "outpost:changes"))
+        d.stop()
+        d.start()
+        wait_for(lambda: cstatus(d).get("connected"), 10, "D to reconnect")
+        time.sleep(0.5)
+        eq(int(r.cmd("XLEN", "outpost:changes")), before, "nothing published twice")
+        eq(d.logtext().count("before it joined the fleet are published"), 1, "published once")
+    finally:
+        cleanup(r, nodes)
+
+
 @test
 def bad_redis_address_and_wrong_password():
     r = Redis().start()
