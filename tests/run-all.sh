@@ -35,16 +35,20 @@ count_closing() {
 	add "$p" "$f"
 }
 
-# cmocka cases in the unit test logs of build directory $1.
+# cmocka cases in the unit test logs of build directory $1, and every `make check`
+# program (replays, the man page check) that failed otherwise: its exit status, a
+# sanitizer's report after its cases passed.
 count_unit() {
 	p=0; f=0
-	for log in "$1"/tests/unit/*.log "$1"/tests/fuzz/*.log; do
-		[ -f "$log" ] || continue
-		n=$(sed -n -E 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' "$log" | tail -n 1)
-		m=$(sed -n -E 's/^\[  FAILED  \] ([0-9]+) test.*/\1/p' "$log" | tail -n 1)
+	for trs in $(find "$1/tests" -name '*.trs' | sort); do
+		log=${trs%.trs}.log
+		n=$(sed -n -E 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+		m=$(sed -n -E 's/^\[  FAILED  \] ([0-9]+) test.*/\1/p' "$log" 2>/dev/null | tail -n 1)
 		p=$((p + ${n:-0})); f=$((f + ${m:-0}))
-		if grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null && [ "${m:-0}" = 0 ]; then
+		if grep -q '^:test-result: \(FAIL\|ERROR\)' "$trs" && [ "${m:-0}" = 0 ]; then
 			f=$((f + 1)); echo "  $log: test program failed"
+		elif [ -z "$n" ] && grep -q '^:test-result: PASS' "$trs"; then
+			p=$((p + 1)) # a check without cmocka cases (the man pages)
 		fi
 	done
 	add "$p" "$f"
