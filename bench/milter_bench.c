@@ -57,13 +57,10 @@
  * integer formatting.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,25 +68,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 4096
-#define MAX_THREADS 64
+#include "bench_util.h"
+
 #define MAX_RCPT 50
 #define WBUF 8192
-#define RBUF 16384			     /* a longer reply packet is an error */
-#define REPLY_TIMEOUT_NS (5 * 1000000000ull) /* a reply later than this is an error */
-#define DRAIN_NS (10 * 1000000000ull)	     /* after the deadline, wait this long at most */
-#define DOMAINS 100
-#define GLOBAL_EVERY 10
-#define MISS_SPACE 10000000u
-
-/* Latency histogram: exact below 1024 ns, then 512 sub-buckets per power of two. */
-#define H_SUB 512
-#define H_EXACT 1024
-#define H_BUCKETS (H_EXACT + (64 - 10) * H_SUB)
+#define RBUF 16384 /* a longer reply packet is an error */
 
 /* ---- the protocol (libmilter/mfdef.h, repeated so no libmilter is needed) ---- */
 
@@ -291,7 +277,7 @@ static const char *const headers[][2] = {
 };
 #define NHEADERS (int)(sizeof(headers) / sizeof(headers[0]))
 #define BODY_LINES 24
-static char body[BODY_LINES * 72];
+static char body[BODY_LINES * 80]; /* a line is 72 or 73 bytes (72 overflowed by 14) */
 static size_t body_len;
 
 /* ---- state ------------------------------------------------------------ */
@@ -320,22 +306,12 @@ static struct target targets[MAX_TARGETS];
 static int ntargets;
 static struct target *cur;
 
+static struct bench_opt opt = BENCH_OPT_DEFAULTS; /* -n: messages */
 static struct {
-	int conc, threads, warmup, nlabels, rcpts, per_session, quickack;
-	double seconds, slice, hit_fraction;
-	double rate; /* -R: messages per second in all, 0: closed loop */
-	uint64_t max_messages;
-	uint64_t accounts, suppressed, seed;
-} opt = {.conc = 1,
-	 .threads = 1,
-	 .rcpts = 1,
-	 .hit_fraction = 0.10,
-	 .accounts = 10000,
-	 .suppressed = 1000000,
-	 .seed = 1};
+	int nlabels, rcpts, per_session, quickack;
+} mopt = {.rcpts = 1};
 
 static _Atomic uint64_t issued; /* messages handed out: -n, -W and the queue ids */
-static atomic_int stop_now;	/* a signal or an error */
 static atomic_int reported;	/* errors printed so far */
 static uint64_t start_ns, deadline_ns, qid_nonce;
 static pthread_barrier_t barrier;
@@ -373,81 +349,14 @@ struct worker {
 	struct stats st;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64*: fast, good enough to pick accounts and recipients. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1Dull;
-}
-
-static unsigned
-hist_bucket(uint64_t ns)
-{
-	int m;
-
-	if (ns < H_EXACT)
-		return (unsigned)ns;
-	m = 63 - __builtin_clzll(ns); /* 2^m <= ns < 2^(m+1), m >= 10 */
-	return H_EXACT + (unsigned)(m - 10) * H_SUB + (unsigned)((ns >> (m - 9)) - H_SUB);
-}
-
-/* The smallest value that falls in bucket B. */
-static uint64_t
-hist_value(unsigned b)
-{
-	unsigned m;
-
-	if (b < H_EXACT)
-		return b;
-	m = (b - H_EXACT) / H_SUB + 10;
-	return ((uint64_t)((b - H_EXACT) % H_SUB) + H_SUB) << (m - 9);
-}
-
 /* ---- packet writing --------------------------------------------------- */
 
-struct out {
-	char *p;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
-{
-	memcpy(o->p, s, n);
-	o->p += n;
-}
-
-#define PUTS(o, lit) put((o), (lit), sizeof(lit) - 1)
 #define PUTZ(o, lit) put((o), (lit), sizeof(lit)) /* with its NUL */
 
 static void
 put_str0(struct out *o, const char *s)
 {
 	put(o, s, strlen(s) + 1);
-}
-
-static void
-put_u(struct out *o, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n)
-		*o->p++ = tmp[--n];
 }
 
 static void
@@ -740,7 +649,7 @@ message_pick(struct worker *w, struct conn *c, uint64_t seq)
 {
 	c->seq = seq;
 	c->acct = opt.warmup ? seq % opt.accounts : rng_next(&w->rng) % opt.accounts;
-	c->nrcpt = opt.rcpts;
+	c->nrcpt = mopt.rcpts;
 	c->rcpt_i = c->rcpt_ok = c->hdr_i = 0;
 	for (int i = 0; i < c->nrcpt; i++) {
 		uint64_t r = rng_next(&w->rng);
@@ -780,24 +689,11 @@ conn_error(struct worker *w, struct conn *c, const char *what, const char *pkt, 
 	conn_close(w, c);
 }
 
+/* Push the pending packets out; -1 on error. */
 static int
 conn_flush(struct worker *w, struct conn *c)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-
-	while (c->woff < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			ev.events = EPOLLIN | EPOLLOUT;
-			return epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-		}
-		if (n <= 0)
-			return -1;
-		c->woff += (size_t)n;
-	}
-	return 0;
+	return bench_flush(w->ep, c->fd, c, c->wbuf, &c->woff, c->wlen);
 }
 
 /* Open a connection and start a session with OPTNEG. */
@@ -927,22 +823,6 @@ session_quit(struct worker *w, struct conn *c, uint64_t now)
 		conn_error(w, c, "send failed", NULL, 0);
 }
 
-/*
- * -R: when connection C's next message is due.  The connections' schedules
- * interleave evenly: message k of connection i at start + (i + k * conc) / rate.
- */
-static uint64_t
-pace_next_due(struct conn *c)
-{
-	double gap = 1e9 / opt.rate;
-
-	if (c->due_ns == 0)
-		c->due_ns = start_ns + (uint64_t)((double)c->id * gap);
-	else
-		c->due_ns += (uint64_t)(gap * opt.conc);
-	return c->due_ns;
-}
-
 /* Start the next message of the session (-R: when it is due), or end the session. */
 static void
 next_message(struct worker *w, struct conn *c, uint64_t now)
@@ -950,12 +830,13 @@ next_message(struct worker *w, struct conn *c, uint64_t now)
 	uint64_t seq, due = now;
 
 	if (now >= deadline_ns || atomic_load_explicit(&stop_now, memory_order_relaxed) ||
-	    (opt.per_session && c->sess_msgs >= (uint64_t)opt.per_session)) {
+	    (mopt.per_session && c->sess_msgs >= (uint64_t)mopt.per_session)) {
 		session_quit(w, c, now);
 		return;
 	}
 	if (opt.rate > 0) {
-		due = c->parked ? c->due_ns : pace_next_due(c);
+		due = c->parked ? c->due_ns
+				: pace_due(&c->due_ns, c->id, start_ns, opt.rate, opt.conc);
 		c->parked = due > now;
 		if (due >= deadline_ns) {
 			c->parked = 0;
@@ -965,7 +846,7 @@ next_message(struct worker *w, struct conn *c, uint64_t now)
 			return; /* parked: pace_wake() starts it */
 	}
 	seq = atomic_fetch_add_explicit(&issued, 1, memory_order_relaxed);
-	if (opt.max_messages && seq >= opt.max_messages) {
+	if (opt.max && seq >= opt.max) {
 		session_quit(w, c, now);
 		return;
 	}
@@ -980,7 +861,6 @@ static void
 pace_wake(struct worker *w, uint64_t now)
 {
 	uint64_t next = 0;
-	struct itimerspec its = {{0, 0}, {0, 0}};
 
 	for (int i = 0; i < w->nconns; i++) {
 		struct conn *c = &w->conns[i];
@@ -993,9 +873,7 @@ pace_wake(struct worker *w, uint64_t now)
 	}
 	if (next == 0)
 		return;
-	its.it_value.tv_sec = (time_t)(next / 1000000000u);
-	its.it_value.tv_nsec = (long)(next % 1000000000u);
-	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	bench_pace_arm(w->tfd, next);
 }
 
 /* A message is over: count it and time it (MAIL sent -> the reply that ended it). */
@@ -1205,13 +1083,13 @@ conn_readable(struct worker *w, struct conn *c, uint64_t now)
 	n = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (opt.quickack) /* -Q: ACK at once (Linux re-arms delayed ACKs, so after every read) */
-		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &opt.quickack, sizeof(opt.quickack));
+	if (mopt.quickack) /* -Q: ACK at once (Linux re-arms delayed ACKs, so after every read) */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &mopt.quickack, sizeof(mopt.quickack));
 	if (n == 0 && c->state == S_QUITWAIT && c->rlen == 0) {
 		/* The session is over: a new one, unless the run is. */
 		conn_close(w, c);
-		if (opt.per_session && now < deadline_ns && !atomic_load(&stop_now) &&
-		    (!opt.max_messages || atomic_load(&issued) < opt.max_messages))
+		if (mopt.per_session && now < deadline_ns && !atomic_load(&stop_now) &&
+		    (!opt.max || atomic_load(&issued) < opt.max))
 			conn_open(w, c, now);
 		return;
 	}
@@ -1311,21 +1189,6 @@ worker_main(void *arg)
 
 /* ---- the report ------------------------------------------------------- */
 
-static double
-percentile_us(const uint64_t *hist, uint64_t total, double q)
-{
-	uint64_t want = (uint64_t)ceil(q * (double)total), seen = 0;
-
-	if (want == 0)
-		want = 1;
-	for (unsigned b = 0; b < H_BUCKETS; b++) {
-		seen += hist[b];
-		if (seen >= want)
-			return (double)hist_value(b) / 1000.0;
-	}
-	return 0;
-}
-
 static void
 stats_add(struct stats *to, const struct stats *from)
 {
@@ -1359,13 +1222,13 @@ report(const struct target *tg)
 	printf("result label=%s target=%s conc=%d threads=%d rcpts=%d per_session=%d "
 	       "seconds=%.2f slices=%d messages=%llu sessions=%llu errors=%llu mps=%.0f "
 	       "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f\n",
-	       tg->label, tg->spec, opt.conc, opt.threads, opt.rcpts, opt.per_session, secs,
+	       tg->label, tg->spec, opt.conc, opt.threads, mopt.rcpts, mopt.per_session, secs,
 	       tg->slices, (unsigned long long)n, (unsigned long long)st->sessions,
 	       (unsigned long long)st->errors, secs > 0 ? (double)n / secs : 0.0,
 	       percentile_us(st->hist, n, 0.50), percentile_us(st->hist, n, 0.99),
 	       percentile_us(st->hist, n, 0.999), (double)st->max_ns / 1000.0,
 	       n ? (double)st->sum_ns / (double)n / 1000.0 : 0.0);
-	printf("replies label=%s conc=%d rcpts=%d", tg->label, opt.conc, opt.rcpts);
+	printf("replies label=%s conc=%d rcpts=%d", tg->label, opt.conc, mopt.rcpts);
 	for (int s = 0; s < S_NSTAGES; s++)
 		for (int r = 0; r < RC_NCLASS; r++)
 			if (st->replies[s][r])
@@ -1381,13 +1244,6 @@ report(const struct target *tg)
 }
 
 /* ---- main ------------------------------------------------------------- */
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&stop_now, 1);
-}
 
 static void
 usage(void)
@@ -1419,39 +1275,16 @@ usage(void)
 	exit(2);
 }
 
+/* Add the server SPEC (-s HOST:PORT) to the targets. */
 static void
 parse_target(const char *spec)
 {
 	struct target *tg = &targets[ntargets];
-	char host[64];
-	const char *colon = strrchr(spec, ':');
 
-	if (ntargets == MAX_TARGETS || colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+	if (ntargets == MAX_TARGETS || bench_parse_addr("milter_bench", spec, &tg->addr) < 0)
 		usage();
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	tg->addr.sin_family = AF_INET;
-	tg->addr.sin_port = htons((unsigned short)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &tg->addr.sin_addr) != 1) {
-		fprintf(stderr, "milter_bench: '%s' is not an IPv4 address\n", host);
-		exit(2);
-	}
 	tg->spec = spec;
 	ntargets++;
-}
-
-/* -R: W's pacing timer, in its epoll set (data.ptr NULL); without -R none (-1). */
-static int
-pace_timer(struct worker *w)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-
-	w->tfd = -1;
-	if (opt.rate <= 0)
-		return 0;
-	if ((w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
-		return -1;
-	return epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &ev);
 }
 
 /* Drive TG for SECS seconds (or until -n is used up) with fresh connections. */
@@ -1480,7 +1313,8 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 		next += w->nconns;
 		w->rng = (opt.seed + 1) * 0x9E3779B97F4A7C15ull +
 			 (uint64_t)(nslice * MAX_THREADS + t + 1) * 0xBF58476D1CE4E5B9ull;
-		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || pace_timer(w) < 0 ||
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		    bench_pace_timer(w->ep, opt.rate, &w->tfd) < 0 ||
 		    pthread_create(&w->tid, NULL, worker_main, w) != 0) {
 			perror("milter_bench");
 			exit(1);
@@ -1522,7 +1356,6 @@ body_init(void)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct conn *conns;
 	double left;
 	int ch, rc = 0, nslice = 0;
@@ -1532,79 +1365,32 @@ main(int argc, char **argv)
 		case 's':
 			parse_target(optarg);
 			break;
-		case 'c':
-			opt.conc = atoi(optarg);
-			break;
-		case 't':
-			opt.threads = atoi(optarg);
-			break;
 		case 'r':
-			opt.rcpts = atoi(optarg);
+			mopt.rcpts = atoi(optarg);
 			break;
 		case 'm':
-			opt.per_session = atoi(optarg);
-			break;
-		case 'd':
-			opt.seconds = atof(optarg);
-			break;
-		case 'i':
-			opt.slice = atof(optarg);
-			break;
-		case 'n':
-			opt.max_messages = strtoull(optarg, NULL, 10);
-			break;
-		case 'A':
-			opt.accounts = strtoull(optarg, NULL, 10);
-			break;
-		case 'N':
-			opt.suppressed = strtoull(optarg, NULL, 10);
-			break;
-		case 'f':
-			opt.hit_fraction = atof(optarg);
-			break;
-		case 'W':
-			opt.warmup = 1;
+			mopt.per_session = atoi(optarg);
 			break;
 		case 'Q':
-			opt.quickack = 1;
+			mopt.quickack = 1;
 			break;
 		case 'L':
-			if (opt.nlabels == MAX_TARGETS)
+			if (mopt.nlabels == MAX_TARGETS)
 				usage();
-			targets[opt.nlabels++].label = optarg;
-			break;
-		case 'S':
-			opt.seed = strtoull(optarg, NULL, 10);
-			break;
-		case 'R':
-			opt.rate = atof(optarg);
+			targets[mopt.nlabels++].label = optarg;
 			break;
 		default:
-			usage();
+			if (!bench_opt_take(&opt, ch, optarg))
+				usage();
 		}
 	}
-	if (ntargets == 0 || opt.accounts == 0 || opt.conc < 1 || opt.conc > MAX_CONNS ||
-	    opt.threads < 1 || opt.threads > MAX_THREADS || opt.rcpts < 1 || opt.rcpts > MAX_RCPT ||
-	    opt.per_session < 0 || opt.seconds < 0 || opt.slice < 0 || opt.hit_fraction < 0 ||
-	    opt.hit_fraction > 1 || opt.rate < 0 ||
-	    (ntargets > 1 && (opt.max_messages || opt.warmup)))
+	if (mopt.rcpts < 1 || mopt.rcpts > MAX_RCPT || mopt.per_session < 0 ||
+	    bench_opt_finish(&opt, ntargets) < 0)
 		usage();
 	for (int i = 0; i < ntargets; i++)
 		if (targets[i].label == NULL)
 			targets[i].label = "-";
-	if (opt.warmup && opt.max_messages == 0)
-		opt.max_messages = opt.accounts;
-	if (opt.seconds == 0)
-		opt.seconds = opt.max_messages ? 3600 : 10; /* -n alone: still bounded */
-	if (ntargets == 1)
-		opt.slice = opt.seconds;
-	else if (opt.slice == 0)
-		opt.slice = 1;
-	if (opt.threads > opt.conc)
-		opt.threads = opt.conc;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	bench_signals();
 	body_init();
 	qid_nonce = ((uint64_t)time(NULL) ^ (uint64_t)getpid() * 2654435761u) & 0x3FFFF;
 

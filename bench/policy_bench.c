@@ -32,13 +32,10 @@
  * histogram is log-linear (0.2 % precision) and per thread.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,24 +43,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 4096
-#define MAX_THREADS 64
+#include "bench_util.h"
+
 #define REQ_MAX 2048
 #define REPLY_MAX 4096
-#define REPLY_TIMEOUT_NS (5 * 1000000000ull) /* a reply later than this is an error */
-#define DRAIN_NS (10 * 1000000000ull)	     /* after the deadline, wait this long at most */
-#define DOMAINS 100
-#define GLOBAL_EVERY 10
-#define MISS_SPACE 10000000u
-
-/* Latency histogram: exact below 1024 ns, then 512 sub-buckets per power of two. */
-#define H_SUB 512
-#define H_EXACT 1024
-#define H_BUCKETS (H_EXACT + (64 - 10) * H_SUB)
 
 enum rclass { RC_DUNNO, RC_DEFER, RC_REJECT, RC_HOLD, RC_OK, RC_OTHER, RC_NCLASS };
 static const char *const rclass_name[RC_NCLASS] = {"dunno", "defer", "reject",
@@ -86,21 +72,10 @@ static struct target targets[MAX_TARGETS];
 static int ntargets;
 static struct target *cur; /* the one the running slice drives */
 
-static struct {
-	int conc, threads, warmup, nlabels;
-	double seconds, slice, hit_fraction;
-	double rate;	       /* -R: requests per second in all, 0: closed loop */
-	uint64_t max_requests; /* 0: no limit */
-	uint64_t accounts, suppressed, seed;
-} opt = {.conc = 1,
-	 .threads = 1,
-	 .hit_fraction = 0.10,
-	 .accounts = 10000,
-	 .suppressed = 1000000,
-	 .seed = 1};
+static struct bench_opt opt = BENCH_OPT_DEFAULTS; /* -n: requests */
+static int nlabels;
 
 static _Atomic uint64_t issued; /* requests handed out, for -n and -W */
-static atomic_int stop_now;	/* SIGINT/SIGTERM or a fatal error */
 static uint64_t start_ns, deadline_ns;
 static pthread_barrier_t barrier;
 
@@ -128,75 +103,7 @@ struct worker {
 	uint64_t hist[H_BUCKETS];
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64*: fast, good enough to pick accounts and recipients. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1Dull;
-}
-
-static unsigned
-hist_bucket(uint64_t ns)
-{
-	int m;
-
-	if (ns < H_EXACT)
-		return (unsigned)ns;
-	m = 63 - __builtin_clzll(ns); /* 2^m <= ns < 2^(m+1), m >= 10 */
-	return H_EXACT + (unsigned)(m - 10) * H_SUB + (unsigned)((ns >> (m - 9)) - H_SUB);
-}
-
-/* The smallest value that falls in bucket B. */
-static uint64_t
-hist_value(unsigned b)
-{
-	unsigned m;
-
-	if (b < H_EXACT)
-		return b;
-	m = (b - H_EXACT) / H_SUB + 10;
-	return ((uint64_t)((b - H_EXACT) % H_SUB) + H_SUB) << (m - 9);
-}
-
 /* ---- the request ------------------------------------------------------ */
-
-struct out {
-	char *p;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
-{
-	memcpy(o->p, s, n);
-	o->p += n;
-}
-
-#define PUTS(o, lit) put((o), (lit), sizeof(lit) - 1)
-
-static void
-put_u(struct out *o, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n)
-		*o->p++ = tmp[--n];
-}
 
 static void
 put_x(struct out *o, uint64_t v)
@@ -365,51 +272,21 @@ conn_reconnect(struct worker *w, struct conn *c, const char *what)
 static int
 conn_flush(struct worker *w, struct conn *c)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-
-	while (c->woff < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			ev.events = EPOLLIN | EPOLLOUT;
-			return epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-		}
-		if (n <= 0)
-			return -1;
-		c->woff += (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * -R: when connection C's next request is due.  The connections' schedules
- * interleave evenly: request k of connection i at start + (i + k * conc) / rate.
- */
-static uint64_t
-pace_next_due(struct conn *c)
-{
-	double gap = 1e9 / opt.rate;
-
-	if (c->due_ns == 0)
-		c->due_ns = start_ns + (uint64_t)((double)c->id * gap);
-	else
-		c->due_ns += (uint64_t)(gap * opt.conc);
-	return c->due_ns;
+	return bench_flush(w->ep, c->fd, c, c->wbuf, &c->woff, c->wlen);
 }
 
 /* Start the next request, or close the connection when the run is over. */
 static void
 conn_next(struct worker *w, struct conn *c, uint64_t now)
 {
-	uint64_t seq, limit = opt.max_requests, due = now;
+	uint64_t seq, limit = opt.max, due = now;
 
 	if (now >= deadline_ns || atomic_load_explicit(&stop_now, memory_order_relaxed)) {
 		conn_close(w, c);
 		return;
 	}
 	if (opt.rate > 0 && !c->parked) {
-		due = pace_next_due(c);
+		due = pace_due(&c->due_ns, c->id, start_ns, opt.rate, opt.conc);
 		if (due >= deadline_ns) {
 			conn_close(w, c);
 			return;
@@ -440,7 +317,6 @@ static void
 pace_wake(struct worker *w, uint64_t now)
 {
 	uint64_t next = 0;
-	struct itimerspec its = {{0, 0}, {0, 0}};
 
 	for (int i = 0; i < w->nconns; i++) {
 		struct conn *c = &w->conns[i];
@@ -453,9 +329,7 @@ pace_wake(struct worker *w, uint64_t now)
 	}
 	if (next == 0)
 		return;
-	its.it_value.tv_sec = (time_t)(next / 1000000000u);
-	its.it_value.tv_nsec = (long)(next % 1000000000u);
-	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	bench_pace_arm(w->tfd, next);
 }
 
 static enum rclass
@@ -621,22 +495,6 @@ worker_main(void *arg)
 
 /* ---- the report ------------------------------------------------------- */
 
-/* Latency at quantile Q (0..1) in µs from the merged histogram. */
-static double
-percentile_us(const uint64_t *hist, uint64_t total, double q)
-{
-	uint64_t want = (uint64_t)ceil(q * (double)total), seen = 0;
-
-	if (want == 0)
-		want = 1;
-	for (unsigned b = 0; b < H_BUCKETS; b++) {
-		seen += hist[b];
-		if (seen >= want)
-			return (double)hist_value(b) / 1000.0;
-	}
-	return 0;
-}
-
 /* Add what the threads of the slice just run measured to the current target. */
 static void
 slice_merge(struct worker *ws, int nt)
@@ -703,13 +561,6 @@ emit_csv(void)
 }
 
 static void
-on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&stop_now, 1);
-}
-
-static void
 usage(void)
 {
 	fprintf(
@@ -734,39 +585,16 @@ usage(void)
 	exit(2);
 }
 
+/* Add the server SPEC (-s HOST:PORT) to the targets. */
 static void
 parse_target(const char *spec)
 {
 	struct target *tg = &targets[ntargets];
-	char host[64];
-	const char *colon = strrchr(spec, ':');
 
-	if (ntargets == MAX_TARGETS || colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+	if (ntargets == MAX_TARGETS || bench_parse_addr("policy_bench", spec, &tg->addr) < 0)
 		usage();
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	tg->addr.sin_family = AF_INET;
-	tg->addr.sin_port = htons((unsigned short)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &tg->addr.sin_addr) != 1) {
-		fprintf(stderr, "policy_bench: '%s' is not an IPv4 address\n", host);
-		exit(2);
-	}
 	tg->spec = spec;
 	ntargets++;
-}
-
-/* -R: W's pacing timer, in its epoll set (data.ptr NULL); without -R none (-1). */
-static int
-pace_timer(struct worker *w)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-
-	w->tfd = -1;
-	if (opt.rate <= 0)
-		return 0;
-	if ((w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
-		return -1;
-	return epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &ev);
 }
 
 /* Drive TG for SECS seconds (or until -n is used up) with fresh connections. */
@@ -793,7 +621,8 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 		next += w->nconns;
 		w->rng = (opt.seed + 1) * 0x9E3779B97F4A7C15ull +
 			 (uint64_t)(nslice * MAX_THREADS + t + 1) * 0xBF58476D1CE4E5B9ull;
-		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || pace_timer(w) < 0 ||
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		    bench_pace_timer(w->ep, opt.rate, &w->tfd) < 0 ||
 		    pthread_create(&w->tid, NULL, worker_main, w) != 0) {
 			perror("policy_bench");
 			exit(1);
@@ -819,7 +648,6 @@ run_slice(struct target *tg, double secs, struct conn *conns, int nslice)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct conn *conns;
 	double left;
 	int ch, emit = 0, rc = 0, nslice = 0;
@@ -829,49 +657,17 @@ main(int argc, char **argv)
 		case 's':
 			parse_target(optarg);
 			break;
-		case 'c':
-			opt.conc = atoi(optarg);
-			break;
-		case 't':
-			opt.threads = atoi(optarg);
-			break;
-		case 'd':
-			opt.seconds = atof(optarg);
-			break;
-		case 'i':
-			opt.slice = atof(optarg);
-			break;
-		case 'n':
-			opt.max_requests = strtoull(optarg, NULL, 10);
-			break;
-		case 'A':
-			opt.accounts = strtoull(optarg, NULL, 10);
-			break;
-		case 'N':
-			opt.suppressed = strtoull(optarg, NULL, 10);
-			break;
-		case 'f':
-			opt.hit_fraction = atof(optarg);
-			break;
-		case 'W':
-			opt.warmup = 1;
-			break;
 		case 'E':
 			emit = 1;
 			break;
 		case 'L':
-			if (opt.nlabels == MAX_TARGETS)
+			if (nlabels == MAX_TARGETS)
 				usage();
-			targets[opt.nlabels++].label = optarg;
-			break;
-		case 'S':
-			opt.seed = strtoull(optarg, NULL, 10);
-			break;
-		case 'R':
-			opt.rate = atof(optarg);
+			targets[nlabels++].label = optarg;
 			break;
 		default:
-			usage();
+			if (!bench_opt_take(&opt, ch, optarg))
+				usage();
 		}
 	}
 	if (opt.accounts == 0)
@@ -880,27 +676,12 @@ main(int argc, char **argv)
 		emit_csv();
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
-	if (ntargets == 0 || opt.conc < 1 || opt.conc > MAX_CONNS || opt.threads < 1 ||
-	    opt.threads > MAX_THREADS || opt.seconds < 0 || opt.slice < 0 || opt.hit_fraction < 0 ||
-	    opt.hit_fraction > 1 || opt.rate < 0 ||
-	    (ntargets > 1 && (opt.max_requests || opt.warmup)))
+	if (bench_opt_finish(&opt, ntargets) < 0)
 		usage();
 	for (int i = 0; i < ntargets; i++)
 		if (targets[i].label == NULL)
 			targets[i].label = "-";
-	if (opt.warmup && opt.max_requests == 0)
-		opt.max_requests = opt.accounts;
-	if (opt.seconds == 0)
-		opt.seconds = opt.max_requests ? 3600 : 10; /* -n alone: still bounded */
-	if (ntargets == 1)
-		opt.slice = opt.seconds;
-	else if (opt.slice == 0)
-		opt.slice = 1;
-	if (opt.threads > opt.conc)
-		opt.threads = opt.conc;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	bench_signals();
 
 	if ((conns = calloc((size_t)opt.conc, sizeof(*conns))) == NULL) {
 		perror("policy_bench");

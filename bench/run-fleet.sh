@@ -42,83 +42,27 @@ BATCH=${BATCH:-10}
 IMPORT_ROWS=${IMPORT_ROWS:-1000000}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${BUILD:-}" ]; then
-	BUILD=$ROOT
-	[ -f "$ROOT/build/Makefile" ] && BUILD=$ROOT/build
-fi
+BENCH_NAME=run-fleet
+. "$ROOT/bench/lib.sh"
 BENCH=$BUILD/bench/policy_bench
 OUTPOSTD=$BUILD/src/outpostd
 CTL=$BUILD/src/outpostctl
 REDIS=$(command -v redis-server || echo /usr/bin/redis-server)
 
-TMP=
 REDIS_PID=
 A_PID=
 B_PID=
 OFF_PID=
-
-log() {
-	printf '%s\n' "run-fleet: $*" >&2
-}
-
-die() {
-	log "$*"
-	exit 1
-}
-
-# Stop one process we started: TERM, up to 10 s, then KILL.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
 	stop_pid "$A_PID"
 	stop_pid "$B_PID"
 	stop_pid "$OFF_PID"
 	stop_pid "$REDIS_PID"
-	if [ -n "$TMP" ] && [ "${KEEP:-0}" != 1 ]; then
-		rm -rf "$TMP"
-	elif [ -n "$TMP" ]; then
-		log "kept $TMP"
-	fi
+	tmp_remove
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-now() {
-	date +%s.%N
-}
-
-port_open() {
-	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-
-free_port() {
-	p=$1
-	while port_open "$p"; do
-		p=$((p + 1))
-	done
-	echo "$p"
-}
-
-# Wait up to 20 s for a listener on port $1 while process $2 lives.
-wait_port() {
-	i=0
-	until port_open "$1"; do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ $i -lt 200 ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 
 # Wait up to $2 seconds until node config $1's cluster status says connected, outbox 0, lag 0.
 wait_synced() {
@@ -157,7 +101,7 @@ EOF
 start_node() {
 	"$OUTPOSTD" -f -c "$TMP/$1/outpost.conf" >"$TMP/$1/outpostd.log" 2>&1 &
 	pid=$!
-	wait_port "$2" "$pid" || { cat "$TMP/$1/outpostd.log" >&2; die "outpostd $1 did not start"; }
+	wait_port "$2" "$pid" 20 || { cat "$TMP/$1/outpostd.log" >&2; die "outpostd $1 did not start"; }
 	echo "$pid"
 }
 
@@ -176,7 +120,7 @@ PORT_HTTP=$(free_port $((PORT_OFF + 1)))
 "$REDIS" --port "$PORT_REDIS" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP" \
 	--protected-mode no >"$TMP/redis.log" 2>&1 &
 REDIS_PID=$!
-wait_port "$PORT_REDIS" "$REDIS_PID" || die "redis-server did not start"
+wait_port "$PORT_REDIS" "$REDIS_PID" 20 || die "redis-server did not start"
 write_conf a "$PORT_A" "$PORT_HTTP" 1
 write_conf b "$PORT_B" "" 1
 write_conf off "$PORT_OFF" "" 0
@@ -232,13 +176,13 @@ if echo "$PARTS" | grep -q throughput; then
 		echo "round $r (load $(cut -d' ' -f1 /proc/loadavg)): cluster off $off requests/s, cluster on $on requests/s: $ratio %"
 		r=$((r + 1))
 	done
-	echo "throughput c=$CONC: cluster on / off, median of $REPEAT round(s): $(sort -n "$TMP/ratios" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }') % (goal >= 90 %; rounds: $(sort -n "$TMP/ratios" | tr '\n' ' '))"
+	echo "throughput c=$CONC: cluster on / off, median of $REPEAT round(s): $(median <"$TMP/ratios") % (goal >= 90 %; rounds: $(sort -n "$TMP/ratios" | tr '\n' ' '))"
 fi
 
 # ---- b. propagation under RATE changes/s ---------------------------------------
 if echo "$PARTS" | grep -q propagation; then
 	TOKEN=$("$CTL" -c "$TMP/a/outpost.conf" token add fleetbench --scope write | tail -n 1)
-	wait_port "$PORT_HTTP" "$A_PID" || die "A's http listener did not start"
+	wait_port "$PORT_HTTP" "$A_PID" 20 || die "A's http listener did not start"
 	"$CTL" -c "$TMP/a/outpost.conf" account add fleetbench >/dev/null 2>&1 || true
 	wait_synced "$TMP/a/outpost.conf" 60 || die "A did not push"
 	log "propagation: $RATE changes/s on A for ${PROP_SECONDS}s ($DRIVERS HTTP clients, one PUT a change), sampled on B"

@@ -43,81 +43,25 @@ QFLAG=
 [ "$QUICKACK" = 1 ] && QFLAG=-Q
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${BUILD:-}" ]; then
-	BUILD=$ROOT
-	[ -f "$ROOT/build/Makefile" ] && BUILD=$ROOT/build
-fi
+BENCH_NAME=run-milter
+. "$ROOT/bench/lib.sh"
 POLICY_BENCH=$BUILD/bench/policy_bench
 OUTPOSTD=$BUILD/src/outpostd
 CTL=$BUILD/src/outpostctl
 
-TMP=
 OUT_PID=
 NULL_PID=
 PERF_PID=
-
-log() {
-	printf '%s\n' "run-milter: $*" >&2
-}
-
-die() {
-	log "$*"
-	exit 1
-}
-
-# Stop one process we started: TERM, up to 10 s, then KILL.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
 	stop_pid "$PERF_PID"
 	stop_pid "$OUT_PID"
 	stop_pid "$NULL_PID"
 	OUT_PID= NULL_PID= PERF_PID=
-	if [ -n "$TMP" ] && [ "${KEEP:-0}" != 1 ]; then
-		rm -rf "$TMP"
-	elif [ -n "$TMP" ]; then
-		log "kept $TMP"
-	fi
+	tmp_remove
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-now() {
-	date +%s.%N
-}
-
-port_open() {
-	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-
-free_port() {
-	p=$1
-	while port_open "$p"; do
-		p=$((p + 1))
-	done
-	echo "$p"
-}
-
-# Wait up to 10 s for a listener on port $1 while process $2 lives.
-wait_port() {
-	i=0
-	until port_open "$1"; do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ $i -lt 100 ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 
 # One generator run: label, port, concurrency, then extra milter_bench options.
 run_gen() {
@@ -127,18 +71,13 @@ run_gen() {
 		-t "$THREADS" -A "$ACCOUNTS" -N "$SUPPRESSED" -f "$HIT" -L "$label" "$@"
 }
 
-# Value of key $2 in result line $1.
-field() {
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
 # ---- build ---------------------------------------------------------------
 [ -f "$BUILD/Makefile" ] || die "no Makefile in $BUILD: configure first (./dev.sh builds in build/)"
 log "building (make -C $BUILD src/outpostd src/outpostctl bench/policy_bench)"
 make -C "$BUILD" -s src/outpostd src/outpostctl bench/policy_bench >/dev/null
 TMP=$(mktemp -d /tmp/outpost-mbench.XXXXXX)
 CC=${CC:-cc}
-$CC -std=gnu11 -O2 -g -Wall -pthread -o "$TMP/milter_bench" "$ROOT/bench/milter_bench.c" -lm ||
+$CC -std=gnu11 -O2 -g -Wall -pthread -o "$TMP/milter_bench" "$ROOT/bench/milter_bench.c" "$ROOT/bench/bench_util.c" -lm ||
 	die "cannot build milter_bench"
 # shellcheck disable=SC2046 # pkg-config prints several words
 $CC -std=gnu11 -O2 -g -Wall -pthread $(pkg-config --cflags milter) -o "$TMP/null_milter" \
@@ -162,13 +101,7 @@ EOF
 "$OUTPOSTD" -n -c "$CONF" >/dev/null || die "outpostd rejects $CONF"
 
 # ---- seed: the suppression list (policy_bench -E: the same workload) ------
-log "writing $SUPPRESSED suppression entries"
-"$POLICY_BENCH" -E -A "$ACCOUNTS" -N "$SUPPRESSED" >"$TMP/suppress.csv"
-t0=$(now)
-timeout 900 "$CTL" -c "$CONF" suppress import "$TMP/suppress.csv" >"$TMP/import.out" 2>&1 ||
-	{ cat "$TMP/import.out" >&2; die "suppress import failed"; }
-t1=$(now)
-IMPORT_S=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
+seed_suppressions "$CONF" "$POLICY_BENCH"
 log "suppress import: $SUPPRESSED entries in $IMPORT_S s"
 rm -f "$TMP/suppress.csv"
 
@@ -229,11 +162,7 @@ while :; do
 	log "only $NACC accounts after warm-up pass $pass (auto-creations dropped by the milter's ledger)"
 	pass=$((pass + 1))
 done
-i=0 npaused=0
-while [ $i -lt "$ACCOUNTS" ]; do
-	"$CTL" -c "$CONF" account pause "acct$i" --reason bench >/dev/null
-	i=$((i + PAUSE_EVERY)) npaused=$((npaused + 1))
-done
+pause_accounts "$CONF"
 log "$NACC accounts, $npaused paused"
 
 # ---- the runs ------------------------------------------------------------
@@ -275,8 +204,7 @@ fi
 # The run with the median messages/s among the rounds of (label $1, recipients $2, concurrency $3).
 median_run() {
 	grep "^result label=$1 .* conc=$3 .* rcpts=$2 " "$TMP/results" |
-		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^mps=/) { split($i, a, "="); print a[2] "\t" $0 } }' |
-		sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }' | cut -f2-
+		median_by mps
 }
 
 # Median over the rounds of outpost/null messages/s, each pair from one run.

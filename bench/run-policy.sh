@@ -48,45 +48,19 @@ HTTP_QUERY=${HTTP_QUERY:-}
 HTTP_RATE=${HTTP_RATE:-0}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# The build tree: $BUILD, else build/ (dev.sh's out-of-tree build), else the source tree.
-if [ -z "${BUILD:-}" ]; then
-	BUILD=$ROOT
-	[ -f "$ROOT/build/Makefile" ] && BUILD=$ROOT/build
-fi
+BENCH_NAME=run-policy
+. "$ROOT/bench/lib.sh"
 BENCH=$BUILD/bench/policy_bench
 NULLD=$BUILD/bench/null_policy
 OUTPOSTD=$BUILD/src/outpostd
 CTL=$BUILD/src/outpostctl
 
-TMP=
 OUT_PID=
 NULL_PID=
 SAMPLER_PID=
 NSD_PID=
 HTTP_PID=
 DNS=${DNS:-1}
-
-log() {
-	printf '%s\n' "run-policy: $*" >&2
-}
-
-die() {
-	log "$*"
-	exit 1
-}
-
-# Stop one process we started: TERM, up to 10 s, then KILL.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
 	stop_pid "$SAMPLER_PID"
@@ -95,42 +69,10 @@ cleanup() {
 	stop_pid "$NULL_PID"
 	stop_pid "$NSD_PID"
 	OUT_PID= NULL_PID= NSD_PID=
-	if [ -n "$TMP" ] && [ "${KEEP:-0}" != 1 ]; then
-		rm -rf "$TMP"
-	elif [ -n "$TMP" ]; then
-		log "kept $TMP"
-	fi
+	tmp_remove
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-now() {
-	date +%s.%N
-}
-
-# Is something listening on 127.0.0.1:$1?
-port_open() {
-	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-
-free_port() {
-	p=$1
-	while port_open "$p"; do
-		p=$((p + 1))
-	done
-	echo "$p"
-}
-
-# Wait up to 10 s for a listener on port $1 while process $2 lives.
-wait_port() {
-	i=0
-	until port_open "$1"; do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ $i -lt 100 ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 
 # One generator run: label, port, concurrency, then extra policy_bench options.
 # Prints policy_bench's two lines; the caller parses "result".
@@ -154,11 +96,6 @@ sample_splits() {
 		echo "outpost $1 $(conn_split "$PORT_OUT")"
 		sleep 0.5
 	done
-}
-
-# Value of key $2 in result line $1.
-field() {
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
 # ---- build ---------------------------------------------------------------
@@ -221,14 +158,7 @@ fi
 "$OUTPOSTD" -n -c "$CONF" || die "outpostd rejects $CONF"
 
 # ---- seed: the suppression list ------------------------------------------
-log "writing $SUPPRESSED suppression entries"
-"$BENCH" -E -A "$ACCOUNTS" -N "$SUPPRESSED" >"$TMP/suppress.csv"
-t0=$(now)
-timeout 900 "$CTL" -c "$CONF" suppress import "$TMP/suppress.csv" >"$TMP/import.out" 2>&1 ||
-	{ cat "$TMP/import.out" >&2; die "suppress import failed"; }
-t1=$(now)
-IMPORT_S=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
-IMPORT_RATE=$(echo "$t0 $t1 $SUPPRESSED" | awk '{printf "%.0f", $3 / ($2 - $1)}')
+seed_suppressions "$CONF" "$BENCH"
 log "suppress import: $SUPPRESSED entries in $IMPORT_S s ($IMPORT_RATE entries/s)"
 if [ "$HTTP_LOAD" -gt 0 ]; then # what bench/http_bench.py asks for, as run-http.sh seeds it
 	python3 -c 'import sys
@@ -263,11 +193,7 @@ while [ $w -lt 3 ] && [ "$NACC" -lt "$ACCOUNTS" ]; do
 	w=$((w + 1))
 done
 [ "$NACC" -ge "$ACCOUNTS" ] || die "only $NACC accounts after the warm-up (want $ACCOUNTS)"
-i=0 npaused=0
-while [ $i -lt "$ACCOUNTS" ]; do
-	"$CTL" -c "$CONF" account pause "acct$i" --reason bench >/dev/null
-	i=$((i + PAUSE_EVERY)) npaused=$((npaused + 1))
-done
+pause_accounts "$CONF"
 log "$NACC accounts, $npaused paused"
 
 # ---- the runs ------------------------------------------------------------
@@ -315,8 +241,7 @@ kill -0 "$OUT_PID" 2>/dev/null || die "outpostd died during the runs"
 # The run with the median requests/s among the rounds of (label $1, concurrency $2).
 median_run() {
 	grep "^result label=$1 .* conc=$2 " "$TMP/results" |
-		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) { split($i, a, "="); print a[2] "\t" $0 } }' |
-		sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }' | cut -f2-
+		median_by rps
 }
 
 # Median over the rounds of outpost/null requests/s at concurrency $1, each

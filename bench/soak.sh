@@ -28,7 +28,7 @@ MILTER_RATE=${MILTER_RATE:-300}
 make -C "$BUILD" -s bench >/dev/null
 T=$(mktemp -d /tmp/outpost-soak.XXXXXX)
 OPID= LPID= BP=
-${CC:-cc} -std=gnu11 -O2 -g -Wall -pthread -o "$T/milter_bench" bench/milter_bench.c -lm
+${CC:-cc} -std=gnu11 -O2 -g -Wall -pthread -o "$T/milter_bench" bench/milter_bench.c bench/bench_util.c -lm
 cleanup() {
 	for p in $BP $LPID $OPID; do
 		kill -TERM "$p" 2>/dev/null || true

@@ -155,9 +155,10 @@ e2e_prereqs() {
 	fi
 }
 
-# start_sink: the SMTP sink (250; 550 5.1.1 for bounce*; 451 for defer*); sets SINKPORT.
+# start_sink [OPTION...]: the SMTP sink (250; 550 5.1.1 for bounce*; 451 for defer*),
+# with more sink.py options (--store DIR keeps each message); sets SINKPORT.
 start_sink() {
-	$PY "$E2E/sink.py" --port 0 --log "$T/sink.log" --ready "$T/sink.port" >"$T/sink.out" 2>&1 &
+	$PY "$E2E/sink.py" --port 0 --log "$T/sink.log" --ready "$T/sink.port" "$@" >"$T/sink.out" 2>&1 &
 	SINK_PID=$!
 	if ! wait_for "$WAIT" test -s "$T/sink.port"; then
 		notok "sink started" "$(tailf "$T/sink.out")"
@@ -167,7 +168,8 @@ start_sink() {
 }
 
 # contrib_params FILE NAME...: contrib's commented "#name = ..." blocks, uncommented,
-# with the policy port replaced by $POLICYPORT.
+# with the ports replaced by this test's: the policy port (10040) by $POLICYPORT,
+# the milter ports (10041, 10042) by $MILTERPORT and $NSMILTERPORT where set.
 contrib_params() {
 	f=$1; shift
 	for name in "$@"; do
@@ -176,18 +178,26 @@ contrib_params() {
 			on && /^#[ \t][ \t]+[^ \t]/ { print substr($0, 2); next }
 			{ on = 0 }
 		' "$f"
-	done | sed "s/inet:127\.0\.0\.1:10040/inet:127.0.0.1:$POLICYPORT/g"
+	done | sed -e "s/inet:127\.0\.0\.1:10040/inet:127.0.0.1:${POLICYPORT:-10040}/g" \
+		-e "s/inet:127\.0\.0\.1:10041/inet:127.0.0.1:${MILTERPORT:-10041}/g" \
+		-e "s/inet:127\.0\.0\.1:10042/inet:127.0.0.1:${NSMILTERPORT:-10042}/g"
 }
 
-# start_postfix: a private instance on 127.0.0.1:$SMTPPORT asking outpostd on
-# $POLICYPORT (contrib's restriction lists), relaying to the sink, logging to
-# $T/maillog (maillog_file, postlogd).  Sets PF, PFQ.
-start_postfix() {
+# postfix_conf MAIN [MASTER]: a private instance's config, queue and data
+# directories side by side under $T/pf ("postfix check" walks the config
+# directory and warns about a postfix-owned queue inside it); sets PF, PFQ.
+# main.cf: relay everything to the sink on $SINKPORT, log to $T/maillog
+# (maillog_file, postlogd), then the lines MAIN (restriction lists, milters).
+# master.cf: smtpd on 127.0.0.1:$SMTPPORT, the lines MASTER (more services and
+# their -o lines), then the usual daemons, every one unchrooted (column 5 "n":
+# Debian's stock master.cf says "y"); pickup for sendmail(1) mail.
+postfix_conf() {
 	PF=$T/pf/etc
 	PFQ=$T/pf/spool
 	mkdir -p "$PF" "$PFQ" "$T/pf/data"
 	chown postfix "$T/pf/data"
 	cat >"$PF/main.cf" <<EOF2
+# Private Postfix instance of tests/e2e/$(basename "$0") (generated).
 compatibility_level = 3.6
 queue_directory = $PFQ
 data_directory = $T/pf/data
@@ -214,15 +224,21 @@ smtpd_authorized_xclient_hosts = 127.0.0.0/8
 maillog_file = $T/maillog
 maillog_file_prefixes = $T
 biff = no
+# The sink's "defer" recipients must not keep the queue busy.
 minimal_backoff_time = 300s
 maximal_backoff_time = 600s
-$(contrib_params "$CONTRIB/main.cf" smtpd_recipient_restrictions smtpd_end_of_data_restrictions)
+
+$1
 EOF2
+	pf_more=${2:+$2
+}
 	cat >"$PF/master.cf" <<EOF2
+# service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:$SMTPPORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
+${pf_more}pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
@@ -230,16 +246,28 @@ trace     unix  -       -       n       -       0       bounce
 verify    unix  -       -       n       -       1       verify
 flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
 smtp      unix  -       -       n       -       -       smtp
 relay     unix  -       -       n       -       -       smtp
 showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF2
+}
+
+# start_postfix: a private instance on 127.0.0.1:$SMTPPORT asking outpostd on
+# $POLICYPORT (contrib's restriction lists), relaying to the sink, logging to
+# $T/maillog (maillog_file, postlogd).  Sets PF, PFQ.
+start_postfix() {
+	postfix_conf "# ---- from contrib/postfix/main.cf (policy port changed) ----
+$(contrib_params "$CONTRIB/main.cf" smtpd_recipient_restrictions smtpd_end_of_data_restrictions)"
 	pf_out=$(timeout "$WAIT" postfix -c "$PF" start 2>&1)
 	pf_rc=$?
 	if [ $pf_rc = 0 ] && wait_for "$WAIT" port_open "$SMTPPORT"; then

@@ -53,14 +53,7 @@ set -- $(free_ports 4)
 POLICYPORT=$1 MILTERPORT=$2 NSMILTERPORT=$3 SMTPPORT=$4
 
 # ---------------------------------------------------------------- the sink
-$PY "$E2E/sink.py" --port 0 --log "$T/sink.log" --store "$T/sink" \
-	--ready "$T/sink.port" >"$T/sink.out" 2>&1 &
-SINK_PID=$!
-if ! wait_for "$WAIT" test -s "$T/sink.port"; then
-	notok "sink started" "$(tailf "$T/sink.out")"
-	bail
-fi
-SINKPORT=$(cat "$T/sink.port")
+start_sink --store "$T/sink"
 
 # ---------------------------------------------------------------- outpostd
 mkdir -p "$T/outpost"
@@ -89,92 +82,13 @@ fi
 ctl() { timeout "$WAIT" "$OUTPOSTCTL" -c "$OCONF" "$@"; }
 
 # ---------------------------------------------------------------- Postfix
-PF=$T/pf/etc
-PFQ=$T/pf/spool
-mkdir -p "$PF" "$PFQ" "$T/pf/data"
-chown postfix "$T/pf/data"
-
-# contrib_params FILE NAME...: the commented "#name =" parameter blocks of a
-# contrib file, uncommented, with the milter ports replaced by this test's.
-contrib_params() {
-	f=$1; shift
-	for name in "$@"; do
-		awk -v name="$name" '
-			$0 ~ "^#" name "[ \t]*=" { on = 1; print substr($0, 2); next }
-			on && /^#[ \t][ \t]+[^ \t]/ { print substr($0, 2); next }
-			{ on = 0 }
-		' "$f"
-	done | sed -e "s/inet:127\.0\.0\.1:10041/inet:127.0.0.1:$MILTERPORT/g" \
-		-e "s/inet:127\.0\.0\.1:10042/inet:127.0.0.1:$NSMILTERPORT/g"
-}
 CONTRIB_MILTER=$(contrib_params "$CONTRIB/milter.cf" smtpd_milters non_smtpd_milters \
 	milter_default_action milter_connect_macros milter_mail_macros milter_end_of_data_macros)
 
-cat >"$PF/main.cf" <<EOF
-# Private Postfix instance of tests/e2e/test_milter.sh (generated).
-compatibility_level = 3.6
-queue_directory = $PFQ
-data_directory = $T/pf/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mta.outpost-e2e.test
-mydomain = outpost-e2e.test
-myorigin = \$myhostname
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-mynetworks = 127.0.0.0/8
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-relayhost = [127.0.0.1]:$SINKPORT
-default_transport = smtp:[127.0.0.1]:$SINKPORT
-relay_transport = smtp:[127.0.0.1]:$SINKPORT
-smtp_dns_support_level = disabled
-smtp_host_lookup = native
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
-smtpd_authorized_xclient_hosts = 127.0.0.0/8
-maillog_file = $T/maillog
-maillog_file_prefixes = $T
-biff = no
-minimal_backoff_time = 300s
-maximal_backoff_time = 600s
-# No policy service: Outpost is only a milter here.
+postfix_conf "# No policy service: Outpost is only a milter here.
 
 # ---- from contrib/postfix/milter.cf (milter ports changed) ----
-$CONTRIB_MILTER
-EOF
-
-# Every daemon unchrooted (column 5 "n"); pickup for sendmail(1) mail.
-cat >"$PF/master.cf" <<EOF
-# service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:$SMTPPORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+$CONTRIB_MILTER"
 
 # What Postfix parsed must be contrib's lines.
 pc() { postconf -c "$PF" -h "$1" 2>&1; }

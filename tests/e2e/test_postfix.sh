@@ -69,13 +69,6 @@ fi
 ctl() { timeout "$WAIT" "$OUTPOSTCTL" -c "$OCONF" "$@"; }
 
 # ---------------------------------------------------------------- Postfix
-# Config, queue and data directories side by side: "postfix check" walks the
-# config directory and warns about the postfix-owned queue inside it.
-PF=$T/pf/etc
-PFQ=$T/pf/spool
-mkdir -p "$PF" "$PFQ" "$T/pf/data"
-chown postfix "$T/pf/data"
-
 # contrib_oline FILE NAME: the "#  -o NAME=..." line of contrib master.cf.
 contrib_oline() {
 	sed -n "s/^#\([ \t][ \t]*-o[ \t][ \t]*$2=.*\)/\1/p" "$1"
@@ -87,81 +80,17 @@ CONTRIB_MAIN=$(contrib_params "$CONTRIB/main.cf" \
 CONTRIB_SUB=$(contrib_oline "$CONTRIB/master.cf" smtpd_recipient_restrictions;
 	contrib_oline "$CONTRIB/master.cf" smtpd_end_of_data_restrictions)
 
-cat >"$PF/main.cf" <<EOF
-# Private Postfix instance of tests/e2e/test_postfix.sh (generated).
-compatibility_level = 3.6
-queue_directory = $PFQ
-data_directory = $T/pf/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mta.outpost-e2e.test
-mydomain = outpost-e2e.test
-myorigin = \$myhostname
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-mynetworks = 127.0.0.0/8
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-relayhost = [127.0.0.1]:$SINKPORT
-default_transport = smtp:[127.0.0.1]:$SINKPORT
-relay_transport = smtp:[127.0.0.1]:$SINKPORT
-smtp_dns_support_level = disabled
-smtp_host_lookup = native
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
-smtpd_authorized_xclient_hosts = 127.0.0.0/8
-maillog_file = $T/maillog
-maillog_file_prefixes = $T
-biff = no
-# The sink's "defer" recipients must not keep the queue busy.
-minimal_backoff_time = 300s
-maximal_backoff_time = 600s
-
-# ---- from contrib/postfix/main.cf (policy port changed) ----
-$CONTRIB_MAIN
-EOF
-
-# Every daemon unchrooted (column 5 "n"): Debian's stock master.cf says "y".
 # The second smtpd is contrib's submission service: its Outpost -o lines come
 # from contrib/postfix/master.cf; its TLS-only lines are left out (no
 # certificate here), and smtpd_sasl_auth_enable=yes is what makes
 # permit_sasl_authenticated honour an XCLIENT LOGIN.
-cat >"$PF/master.cf" <<EOF
-# service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:$SMTPPORT inet n - n - - smtpd
-127.0.0.1:$SUBPORT inet n - n - - smtpd
+postfix_conf "# ---- from contrib/postfix/main.cf (policy port changed) ----
+$CONTRIB_MAIN" "127.0.0.1:$SUBPORT inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o smtpd_client_restrictions=
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-$CONTRIB_SUB
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+$CONTRIB_SUB"
 
 # The restriction lists Postfix actually parsed must be contrib's.
 rr=$(postconf -c "$PF" -h smtpd_recipient_restrictions 2>&1)
