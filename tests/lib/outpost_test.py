@@ -221,9 +221,12 @@ class Daemon:
             try:
                 c = PolicyConn(self.addr, timeout=1.0)
                 c.close()
-                return True
             except OSError:
                 return False
+            # The master binds the listeners first, the control socket after (slow under
+            # valgrind): outpostctl status/reload need both.
+            ctl = os.path.join(self.dir, "run", "outpostd.ctl")
+            return os.path.exists(ctl)
         wait_for(ready, timeout, "outpostd to accept connections")
 
     def pid(self):
