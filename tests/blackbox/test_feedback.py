@@ -173,6 +173,10 @@ def kill_9_mid_log_counts_nothing_twice():
             os.kill(pid, signal.SIGKILL)  # at once: mid-batch, or before it has seen it
             kills += 1
             wait_for(lambda: fb.feedback_pid() not in (None, pid), 20, "a restarted feedback")
+            # ... and resumed (a slow start, e.g. under valgrind, must not be killed before it
+            # read its position: the check below counts one resume per kill).
+            wait_for(lambda: fb.d.logtext().count("feedback: resuming") >= kills, 30,
+                     "the restarted feedback process to resume")
         n_ok, n_bounce = 4 * 3800, 4 * 200
         fb.wait_counts((n_ok, n_bounce), timeout=60)
         check("killed by signal 9" in fb.d.logtext(), "the master saw the kills")
