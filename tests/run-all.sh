@@ -116,9 +116,19 @@ tier_fuzz() {
 
 # One scenario (the policy black-box tests that exercise parsing, decisions,
 # reload and draining) with every outpostd process under memcheck.
+# VALGRIND_ALL=1 (by hand: about half an hour): every black-box file instead.
 tier_valgrind() {
 	out="$LOGDIR/valgrind.out"
-	OUTPOST_BUILD=$BUILD OUTPOST_DAEMON_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+	vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
+	if [ "${VALGRIND_ALL:-0}" = 1 ]; then
+		for t in tests/blackbox/test_*.py; do
+			OUTPOST_BUILD=$BUILD OUTPOST_DAEMON_WRAPPER=$vg $PY "$t" >"$out" 2>&1
+			grep -E '^FAIL ' "$out" | sed "s|^|  $t: |"
+			count_closing "$out"
+		done
+		return
+	fi
+	OUTPOST_BUILD=$BUILD OUTPOST_DAEMON_WRAPPER=$vg \
 		$PY tests/blackbox/test_policy.py clean_mail_gets_dunno \
 		suppressed_recipient_rejected_with_reason_and_date paused_account_tempfailed_with_reason \
 		many_requests_on_one_connection_and_pipelined malformed_input_closes_only_that_connection \
