@@ -22,33 +22,6 @@
 #define KEY "\0a@x.test" /* DB_SUPPRESS key: global scope '\0' target */
 #define KLEN 9
 
-struct fixture {
-	char *dir;
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	fx->dir = unit_tmpdir();
-	fx->st = unit_store_open(fx->dir, 16 * MIB);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	unit_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* Records emitted by a group, kept decodable. */
 struct emitted {
 	int n;
@@ -167,7 +140,7 @@ steps_txn(struct store_txn *txn, void *arg)
 static void
 test_snapshot_tombstone(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct suppress_rec rec = {.reason = 1, .created = 1, .updated = 1};
 	struct steps s = {0};
 	struct store_txn *txn;
@@ -202,7 +175,7 @@ count_one(const struct store_val *k, const struct store_val *v, void *arg)
 static void
 test_publish_existing(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct suppress_rec rec = {.reason = 1, .created = 1000, .updated = 2000};
 	struct steps s = {0};
 	struct store_txn *txn;
@@ -233,8 +206,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_group),
-	    cmocka_unit_test_setup_teardown(test_snapshot_tombstone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_publish_existing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_tombstone, unit_store_setup,
+					    unit_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_publish_existing, unit_store_setup,
+					    unit_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

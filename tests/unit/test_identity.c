@@ -21,33 +21,6 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define NOW 1795525500
 
-struct fixture {
-	char *dir;
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	fx->dir = unit_tmpdir();
-	fx->st = unit_store_open(fx->dir, 8 << 20);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	unit_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* A conf with accounts.identity set to IDENTITY (a libconfig value), NULL: the default. */
 static struct conf *
 conf_with_identity(const char *dir, const char *identity)
@@ -294,7 +267,7 @@ check_resolve(struct store *st, const struct conf *c, const char *what, const ch
 static void
 test_resolve_default_order(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct conf *c = conf_with_identity(fx->dir, NULL);
 
 	assert_int_equal(store_write(fx->st, map_all, NULL), STORE_OK);
@@ -310,7 +283,7 @@ test_resolve_default_order(void **state)
 static void
 test_resolve_conf_order(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct {
 		const char *identity;
 		int how, source;
@@ -337,7 +310,7 @@ test_resolve_conf_order(void **state)
 static void
 test_unmap(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct conf *c = conf_with_identity(fx->dir, "\"client_address\"");
 	struct spec_arg a = {"cidr:192.0.2.200/32", 0};
 
@@ -392,7 +365,7 @@ list_mapping(const char *spec, const char *account, void *arg)
 static void
 test_get_and_scan(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct store_txn *txn;
 	struct list all = {""}, acme = {""}, none = {""};
 	char account[ACCOUNT_NAME_MAX], small[4];
@@ -512,7 +485,7 @@ list_account(const char *name, const struct account_rec *rec, void *arg)
 static void
 test_account_states_and_history(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct acct_op ops[] = {
 	    {"acme", -1, "operator:root", "new customer", NOW, STORE_OK},
 	    {"acme2", -1, "auto-create", "first message seen", NOW + 1, STORE_OK},
@@ -646,7 +619,7 @@ list_setting(const char *key, const char *value, void *arg)
 static void
 test_settings(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct set_op first[] = {
 	    {"acme", "mode", "monitor"},	  {"acme", "note", "big customer"},
 	    {"acme2", "mode", "enforce"},	  {"acme", "auto-enforce", "off"},
@@ -734,7 +707,7 @@ delete_acme(struct store_txn *txn, void *arg)
 static void
 test_account_delete(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct conf *c = conf_with_identity(fx->dir, "\"client_address\"");
 	struct store_txn *txn;
 	struct account_rec rec;
@@ -779,7 +752,7 @@ test_account_delete(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, unit_store_setup, unit_store_teardown)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_key_table),
 	    cmocka_unit_test(test_key_cidr_table),

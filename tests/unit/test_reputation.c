@@ -21,34 +21,7 @@
 #define NOW (int64_t)(500000 * 3600 + 1800) /* half past hour 500000 */
 #define H 500000u
 
-struct fixture {
-	char *dir;
-	struct store *st;
-};
-
 static const struct rate_limits lim = {10000, 90, 1, 0, 50, 0, 0};
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	fx->dir = unit_tmpdir();
-	fx->st = unit_store_open(fx->dir, 16 * MIB);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	unit_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
 
 /* This host's counters of ACCOUNT's HOUR: D delivered, B hard bounces. */
 static int
@@ -96,7 +69,7 @@ windows_txn(struct store_txn *txn, void *arg)
 static void
 test_merged_window(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct windows w;
 
 	assert_int_equal(store_write(fx->st, fill_txn, NULL), STORE_OK);
@@ -120,7 +93,7 @@ fresh_txn(struct store_txn *txn, void *arg)
 static void
 test_fresh_hour_leaves_out_the_others(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct windows w;
 
 	assert_int_equal(store_write(fx->st, fill_txn, NULL), STORE_OK);
@@ -154,7 +127,7 @@ marks_txn(struct store_txn *txn, void *arg)
 static void
 test_marks(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 
 	assert_int_equal(store_write(fx->st, marks_txn, NULL), STORE_OK);
 }
@@ -163,9 +136,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_merged_window, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fresh_hour_leaves_out_the_others, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_merged_window, unit_store_setup,
+					    unit_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_fresh_hour_leaves_out_the_others, unit_store_setup,
+					    unit_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_marks, unit_store_setup, unit_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

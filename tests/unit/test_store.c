@@ -18,33 +18,6 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MIB (1024 * 1024)
 
-struct fixture {
-	char *dir;
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	fx->dir = unit_tmpdir();
-	fx->st = unit_store_open(fx->dir, 16 * MIB);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	unit_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* ---- write callbacks driven by a table of operations --------------------- */
 
 struct op {
@@ -117,7 +90,7 @@ assert_value(struct store *st, enum store_db db, const char *key, const char *wa
 static void
 test_open_create(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	char want[4200], err[512];
 	struct store_opts ro = {.map_size = MIB, .max_readers = 126, .readonly = 1};
 	struct store_stat stat;
@@ -150,7 +123,7 @@ test_open_create(void **state)
 static void
 test_put_get_del(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct op ops1[] = {
 	    {OP_PUT, DB_ACCOUNT, "alice", 0, "A1", STORE_OK},
 	    {OP_PUT, DB_ACCOUNT, "bob", 0, "B1", STORE_OK},
@@ -183,7 +156,7 @@ test_put_get_del(void **state)
 static void
 test_key_limits(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static char k511[512], k512[513];
 	struct store_txn *txn;
 	struct store_val v;
@@ -208,7 +181,7 @@ test_key_limits(void **state)
 static void
 test_write_abort(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct op ops[] = {
 	    {OP_PUT, DB_ACCOUNT, "ghost", 0, "G", STORE_OK},
 	};
@@ -225,7 +198,7 @@ test_write_abort(void **state)
 static void
 test_read_snapshot(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct op ops[] = {{OP_PUT, DB_MESSAGE, "Q1", 0, "v", STORE_OK}};
 	struct ops o = {ops, N(ops), STORE_OK};
 	struct store_txn *old;
@@ -254,7 +227,7 @@ test_read_snapshot(void **state)
 static void
 test_reopen_readonly(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct op ops[] = {{OP_PUT, DB_IDENTITY, "sasl:alice", 0, "acme", STORE_OK}};
 	struct ops o = {ops, N(ops), STORE_OK};
 	struct store_opts ro = {.map_size = MIB, .max_readers = 126, .readonly = 1};
@@ -343,7 +316,7 @@ static const struct {
 static void
 test_scan_table(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct store_txn *txn;
 
 	assert_int_equal(store_write(fx->st, put_scan_keys, NULL), STORE_OK);
@@ -408,7 +381,7 @@ fill_round(struct store_txn *txn, void *arg)
 static void
 test_map_full_growth(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct store_stat stat;
 	struct store_txn *txn;
 	static uint8_t want[CHUNK];
@@ -633,7 +606,7 @@ test_rec_names(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, unit_store_setup, unit_store_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_open_create),
 	    T(test_put_get_del),

@@ -18,33 +18,6 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define NOW 1795525500
 
-struct fixture {
-	char *dir;
-	struct store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	fx->dir = unit_tmpdir();
-	fx->st = unit_store_open(fx->dir, 8 << 20);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	unit_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* ---- normalisation ------------------------------------------------------- */
 
 static const struct {
@@ -274,7 +247,7 @@ static const struct {
 static void
 test_check_order_table(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct store_txn *txn;
 
 	put_all(fx->st, order_entries, N(order_entries));
@@ -326,7 +299,7 @@ get_one(struct store *st, const char *scope, const char *target, int want_rc,
 static void
 test_put_keeps_first_created(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	struct suppress_rec r = {
 	    .reason = SR_BOUNCE, .created = 1000, .updated = 1000, .note = "first"};
 	struct suppress_rec got;
@@ -370,7 +343,7 @@ del_one(struct store_txn *txn, void *arg)
 static void
 test_del(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct entry v[] = {
 	    {"", "lee@example.com", SR_BOUNCE, 1, 0, NULL},
 	    {"acme", "lee@example.com", SR_BOUNCE, 2, 0, NULL},
@@ -413,7 +386,7 @@ collect(const char *scope, const char *target, const struct suppress_rec *rec, v
 static void
 test_scan(void **state)
 {
-	struct fixture *fx = *state;
+	struct unit_fx *fx = *state;
 	static const struct entry v[] = {
 	    {"acme", "b@x.org", SR_BOUNCE, 1, 0, NULL},
 	    {"", "z@x.org", SR_MANUAL, 1, 0, NULL},
@@ -455,7 +428,7 @@ test_scan(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, unit_store_setup, unit_store_teardown)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_normalise_table),
 	    cmocka_unit_test(test_normalise_lengths),

@@ -92,4 +92,32 @@ unit_store_open(const char *dir, int64_t map_size)
 	return st;
 }
 
+/* The fixture of the store-backed tests: a private directory and a 16 MiB store in it. */
+struct unit_fx {
+	char *dir;
+	struct store *st;
+};
+
+static inline int
+unit_store_setup(void **state)
+{
+	struct unit_fx *fx = calloc(1, sizeof(*fx));
+
+	fx->dir = unit_tmpdir();
+	fx->st = unit_store_open(fx->dir, 16 << 20);
+	*state = fx;
+	return 0;
+}
+
+static inline int
+unit_store_teardown(void **state)
+{
+	struct unit_fx *fx = *state;
+
+	store_close(fx->st);
+	unit_rmtree(fx->dir);
+	free(fx);
+	return 0;
+}
+
 #endif
