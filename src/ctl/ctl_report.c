@@ -213,14 +213,7 @@ dsn_field(const struct classify_rules *rules, const struct dsn_rcpt *r, int *cls
 	    !(r->action == DSN_ACTION_UNKNOWN && r->status[0] == '5'))
 		return -1;
 	*cls = classify_text(rules, r->status, r->diag, NULL);
-	switch (classify_kind(*cls)) {
-	case BK_HARD:
-		return SF_HARD;
-	case BK_BLOCK:
-		return SF_BLOCK;
-	default:
-		return SF_SOFT;
-	}
+	return classify_stats_field(*cls);
 }
 
 /* Queue each recipient block of report R as a result of account A. */

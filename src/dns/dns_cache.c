@@ -11,6 +11,7 @@
 #include "dns_cache.h"
 #include "util/siphash.h"
 #include "util/xalloc.h"
+#include "util/pshared.h"
 
 #define STAT_ADD(v) __atomic_fetch_add(&(v), 1, __ATOMIC_RELAXED)
 
@@ -39,18 +40,6 @@ struct dns_cache {
 
 static const uint8_t hash_key[16] = "outpost-dnscache";
 
-static void
-mutex_init_shared(pthread_mutex_t *mu)
-{
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(mu, &a);
-	pthread_mutexattr_destroy(&a);
-}
-
 struct dns_cache *
 dns_cache_create(size_t max)
 {
@@ -69,7 +58,7 @@ dns_cache_create(size_t max)
 	c->nbuckets = n;
 	c->size = n * sizeof(struct dbucket);
 	for (size_t i = 0; i < n; i++) /* the slots are zero: empty */
-		mutex_init_shared(&c->b[i].mu);
+		pshared_mutex_init(&c->b[i].mu);
 	return c;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "store/records.h"
 #include "util/xalloc.h"
 
 #define MAX_RULES 4096
@@ -262,4 +263,17 @@ classify_text(const struct classify_rules *rules, const char *status, const char
 	if (rule_line_r)
 		*rule_line_r = 0;
 	return BC_OTHER;
+}
+
+int
+classify_stats_field(int cls)
+{
+	switch (classify_kind(cls)) {
+	case BK_HARD:
+		return SF_HARD;
+	case BK_BLOCK:
+		return SF_BLOCK;
+	default:
+		return SF_SOFT;
+	}
 }

@@ -63,5 +63,8 @@ int classify_text(const struct classify_rules *rules, const char *status, const 
 const char *classify_name(int cls);
 int classify_parse_name(const char *name); /* -1 if unknown */
 int classify_kind(int cls);
+/* The stats field (store/records.h) a final bounce of class CLS counts in: SF_HARD, SF_BLOCK or
+ * SF_SOFT. */
+int classify_stats_field(int cls);
 
 #endif

@@ -262,14 +262,7 @@ delivery_field(struct ingest *ing, const struct maillog_rec *r, int *cls)
 		return SF_DEFERRED;
 	case MAILLOG_ST_BOUNCED:
 		*cls = classify_text(ing->rules, r->dsn, r->text, NULL);
-		switch (classify_kind(*cls)) {
-		case BK_HARD:
-			return SF_HARD;
-		case BK_BLOCK:
-			return SF_BLOCK;
-		default:
-			return SF_SOFT;
-		}
+		return classify_stats_field(*cls);
 	default:
 		return -1; /* address probes, expired (per message, no recipient) */
 	}

@@ -13,6 +13,7 @@
 
 #include "qtable.h"
 #include "util/log.h"
+#include "util/pshared.h"
 #include "util/xalloc.h"
 
 #define QT_MAGIC "OUTPOSTQ"
@@ -49,18 +50,6 @@ struct qtable {
 };
 
 static void
-mutex_init_shared(pthread_mutex_t *mu)
-{
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(mu, &a);
-	pthread_mutexattr_destroy(&a);
-}
-
-static void
 mutex_lock_robust(pthread_mutex_t *mu)
 {
 	/* A holder that died leaves the slot as it was: counts at worst one step stale. */
@@ -89,7 +78,7 @@ table_build(int fd, size_t size, uint32_t nslots)
 	h.slot_size = sizeof(struct qslot);
 	h.nslots = nslots;
 	h.gen = 1;
-	mutex_init_shared(&h.mu);
+	pshared_mutex_init(&h.mu);
 	return pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -1;
 }
 
@@ -183,7 +172,7 @@ qtable_close(struct qtable *t)
 void
 qtable_new_generation(struct qtable *t)
 {
-	mutex_init_shared(&t->hdr->mu);
+	pshared_mutex_init(&t->hdr->mu);
 	__atomic_add_fetch(&t->hdr->gen, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -284,7 +273,7 @@ qslot_lock(struct qtable *t, struct qslot *s)
 	if (__atomic_load_n(&s->lock_gen, __ATOMIC_ACQUIRE) != gen) {
 		mutex_lock_robust(&t->hdr->mu);
 		if (s->lock_gen != gen) {
-			mutex_init_shared(&s->mu);
+			pshared_mutex_init(&s->mu);
 			__atomic_store_n(&s->lock_gen, gen, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&t->hdr->mu);
@@ -318,7 +307,7 @@ txn_lock(struct qtable *t)
 	if (__atomic_load_n(&t->hdr->txn_lock_gen, __ATOMIC_ACQUIRE) != gen) {
 		mutex_lock_robust(&t->hdr->mu);
 		if (t->hdr->txn_lock_gen != gen) {
-			mutex_init_shared(&t->hdr->txn_mu);
+			pshared_mutex_init(&t->hdr->txn_mu);
 			__atomic_store_n(&t->hdr->txn_lock_gen, gen, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&t->hdr->mu);
