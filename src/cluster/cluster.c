@@ -22,6 +22,7 @@
 #include "snapshot.h"
 #include "quota/quota.h"
 #include "store/changes.h"
+#include "store/sfilter.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -727,6 +728,20 @@ sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+/* A bootstrap or another node's import can outgrow the suppression filter: resize it. */
+static void
+filter_refresh(struct cluster *cl)
+{
+	uint64_t entries;
+	int rebuilt;
+
+	if (sfilter_refresh(cl->st, &rebuilt, &entries) != STORE_OK)
+		log_warnx("cluster: suppression filter: %s", store_error(cl->st));
+	else if (rebuilt)
+		log_info("cluster: suppression filter rebuilt over %llu entries",
+			 (unsigned long long)entries);
+}
+
 /* One round while connected: push, announce when due, follow; idle: wait poll_interval. */
 static void
 round_connected(struct cluster *cl)
@@ -740,6 +755,7 @@ round_connected(struct cluster *cl)
 		cl->next_heartbeat_ms = mono_ms() + cl->conf->cluster.heartbeat_interval;
 		if (heartbeat(cl) < 0 || snapshot_heartbeat(cl) < 0)
 			return;
+		filter_refresh(cl);
 		if (fleetrep_follow(cl->conf, cl->st, cl->rc, &cl->rep_seen, why, sizeof(why)) <
 		    0) {
 			disconnected(cl, why);

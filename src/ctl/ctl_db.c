@@ -20,6 +20,7 @@
 #include "account/account.h"
 #include "feedback/expire.h"
 #include "store/records.h"
+#include "store/sfilter.h"
 #include "store/store.h"
 #include "util/text.h"
 
@@ -94,6 +95,22 @@ check_setting(struct check *c, const struct store_val *key, const struct store_v
 		problem(c, key, "%s", err);
 }
 
+/* A suppression entry the filter says is absent would never be enforced. */
+static void
+check_filtered(struct check *c, const struct store_val *key)
+{
+	const char *target = memchr(key->data, '\0', key->len);
+
+	if (target == NULL)
+		return;
+	target++;
+	if (sfilter_maybe(c->txn, target, key->len - (size_t)(target - (const char *)key->data)) ==
+	    0)
+		problem(c, key, "%s",
+			"missing from the suppression filter (written around Outpost?): not "
+			"enforced until `outpostctl db filter --rebuild`");
+}
+
 static int
 check_one(const struct store_val *key, const struct store_val *val, void *arg)
 {
@@ -111,6 +128,7 @@ check_one(const struct store_val *key, const struct store_val *val, void *arg)
 	switch (c->db) {
 	case DB_SUPPRESS:
 		bad = rec_suppress_decode(val->data, val->len, &u.s) < 0;
+		check_filtered(c, key);
 		break;
 	case DB_ACCOUNT:
 		bad = rec_account_decode(val->data, val->len, &u.a) < 0;
@@ -287,15 +305,69 @@ cmd_expire(struct ctl *ctl, int argc, char **argv)
 	if (expire_run(ctl->st, ctl->now - age, &es) != STORE_OK)
 		return ctl_err(EXIT_UNAVAILABLE, "expire: %s", store_error(ctl->st));
 	if (ctl->json) {
-		json_t *o =
-		    json_pack("{s:I, s:I, s:I}", "older_than_seconds", (json_int_t)age, "messages",
-			      (json_int_t)es.messages, "results", (json_int_t)es.results);
+		json_t *o = json_pack("{s:I, s:I, s:I, s:b}", "older_than_seconds", (json_int_t)age,
+				      "messages", (json_int_t)es.messages, "results",
+				      (json_int_t)es.results, "filter_rebuilt", es.filter_rebuilt);
 		ctl_json_print(o);
 		json_decref(o);
 	} else
 		printf("expired %llu message records and %llu result entries older than %s\n",
 		       (unsigned long long)es.messages, (unsigned long long)es.results,
 		       older ? older : "feedback.retention");
+	if (!ctl->json && es.filter_rebuilt)
+		printf("rebuilt the suppression filter over %llu entries\n",
+		       (unsigned long long)es.filter_entries);
+	return EXIT_OK;
+}
+
+static int
+filter_rebuild_cb(struct store_txn *txn, void *arg)
+{
+	(void)arg;
+	return sfilter_build(txn);
+}
+
+static int
+cmd_filter(struct ctl *ctl, int argc, char **argv)
+{
+	int rebuild = 0, npos, rc, have;
+	const struct ctl_opt opts[] = {{"--rebuild", 0, NULL, &rebuild}, {NULL, 0, NULL, NULL}};
+	struct sfilter_info info = {0};
+	struct store_txn *txn;
+	char *pos[1];
+
+	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 0, "db", "filter")) != EXIT_OK)
+		return rc;
+	if ((rc = ctl_store(ctl)) != EXIT_OK)
+		return rc;
+	if (rebuild && store_write(ctl->st, filter_rebuild_cb, NULL) != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "filter: %s", store_error(ctl->st));
+	if (store_read_begin(ctl->st, &txn) != STORE_OK)
+		return ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+	rc = sfilter_info(txn, &info);
+	store_read_end(txn);
+	if (rc == STORE_ERR)
+		return ctl_err(EXIT_UNAVAILABLE, "filter: %s", store_error(ctl->st));
+	have = rc == STORE_OK;
+	if (ctl->json) {
+		json_t *o = json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:b}", "present", have,
+				      "rebuilt", rebuild, "blocks", (json_int_t)info.nblocks,
+				      "built_entries", (json_int_t)info.built_entries, "deletes",
+				      (json_int_t)info.deletes, "entries", (json_int_t)info.entries,
+				      "stale", !have || sfilter_stale(&info));
+		ctl_json_print(o);
+		json_decref(o);
+	} else if (!have) {
+		printf("suppression filter: none (every lookup searches the list)\n");
+	} else {
+		printf(
+		    "suppression filter: %u blocks (%u KB), built over %llu entries, %llu deletes "
+		    "since; the list holds %llu%s%s\n",
+		    info.nblocks, info.nblocks * 4, (unsigned long long)info.built_entries,
+		    (unsigned long long)info.deletes, (unsigned long long)info.entries,
+		    sfilter_stale(&info) ? "; stale: rebuilt at the next hourly expiry" : "",
+		    rebuild ? "; rebuilt now" : "");
+	}
 	return EXIT_OK;
 }
 
@@ -304,8 +376,12 @@ const struct ctl_cmd ctl_db_cmds[] = {
      "online, consistent, compacted copy of the store into the new directory PATH, then "
      "checked; restore: stop outpostd, put PATH's data.mdb in store.path"},
     {"db", "expire", cmd_expire, "[--older-than 30d] [--json]",
-     "delete message records and delivery-result dedup entries older than feedback.retention "
-     "(the feedback process does this every hour)"},
+     "delete message records and delivery-result dedup entries older than feedback.retention, "
+     "and rebuild the suppression filter if deletes made it stale (the feedback process does "
+     "this every hour)"},
+    {"db", "filter", cmd_filter, "[--rebuild] [--json]",
+     "show the suppression list's Bloom filter (size, entries, deletes since it was built); "
+     "--rebuild builds it afresh now"},
     {"db", "check", cmd_check, "[--json]",
      "decode every record of every database; exit 4 if any is damaged or left over"},
     {NULL, NULL, NULL, NULL, NULL},

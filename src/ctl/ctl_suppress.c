@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "account/account.h"
+#include "store/sfilter.h"
 #include "suppress/suppress.h"
 #include "suppress/suppress_io.h"
 #include "suppress/suppress_view.h"
@@ -378,10 +379,11 @@ cmd_import(struct ctl *ctl, int argc, char **argv)
 				       {"--account", 1, &account, NULL},
 				       {NULL, 0, NULL, NULL}};
 	unsigned long ok = 0, bad = 0;
+	uint64_t entries = 0;
 	enum sio_format fmt;
 	char *pos[1];
 	FILE *fp;
-	int npos, rc;
+	int npos, rc, rebuilt = 0;
 
 	if ((rc = ctl_opts(ctl, argc, argv, opts, pos, &npos, 1, "suppress", "import")) != EXIT_OK)
 		return rc;
@@ -400,6 +402,9 @@ cmd_import(struct ctl *ctl, int argc, char **argv)
 		store_set_nosync(ctl->st, 0);
 		if (store_sync(ctl->st) != STORE_OK && rc == EXIT_OK)
 			rc = ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
+		if (ok > 0 && sfilter_refresh(ctl->st, &rebuilt, &entries) != STORE_OK &&
+		    rc == EXIT_OK)
+			rc = ctl_err(EXIT_UNAVAILABLE, "%s", store_error(ctl->st));
 	}
 	if (fp != stdin)
 		fclose(fp);
@@ -410,6 +415,9 @@ cmd_import(struct ctl *ctl, int argc, char **argv)
 		json_decref(o);
 	} else {
 		printf("imported %lu entries, skipped %lu bad lines\n", ok, bad);
+		if (rebuilt)
+			printf("rebuilt the suppression filter over %llu entries\n",
+			       (unsigned long long)entries);
 	}
 	if (rc == EXIT_OK && bad > 0)
 		rc = EXIT_BADINPUT;

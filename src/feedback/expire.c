@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "expire.h"
+#include "store/sfilter.h"
 #include "store/records.h"
 #include "util/xalloc.h"
 
@@ -121,5 +122,5 @@ expire_run(struct store *st, int64_t before, struct expire_stats *out)
 		return STORE_ERR;
 	out->messages = (uint64_t)m;
 	out->results = (uint64_t)r;
-	return STORE_OK;
+	return sfilter_refresh(st, &out->filter_rebuilt, &out->filter_entries);
 }

@@ -11,6 +11,10 @@
  * state, history, settings, suppression entries (those expire by their own
  * expiry time), hourly counters (the reputation window reads them), and the
  * bounce markers that carry no time.
+ *
+ * It also rebuilds the suppression filter (store/sfilter.h) when deletes or
+ * growth have made it stale: one write transaction over the whole list
+ * (about a second for a million entries).
  */
 #ifndef OUTPOST_EXPIRE_H
 #define OUTPOST_EXPIRE_H
@@ -21,6 +25,8 @@
 
 struct expire_stats {
 	uint64_t messages, results; /* records deleted */
+	int filter_rebuilt;	    /* the suppression filter was rebuilt ... */
+	uint64_t filter_entries;    /* ... over this many entries */
 };
 
 /* Delete message records and result entries from before BEFORE (epoch seconds). */

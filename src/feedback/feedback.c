@@ -297,6 +297,9 @@ expire_due(struct feedback *fb)
 			 "than %lld days",
 			 (unsigned long long)es.messages, (unsigned long long)es.results,
 			 (long long)(fb->conf->feedback.retention / 86400));
+	if (es.filter_rebuilt)
+		log_info("feedback: suppression filter rebuilt over %llu entries",
+			 (unsigned long long)es.filter_entries);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include "feedback/eventlog_read.h"
 #include "account/account_view.h"
 #include "master/control_client.h"
+#include "store/sfilter.h"
 #include "suppress/suppress.h"
 #include "suppress/suppress_io.h"
 #include "suppress/suppress_view.h"
@@ -807,6 +808,8 @@ api_suppression_import(struct http_req *r)
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	const char *f = http_query(r, "format"), *scope;
 	struct import im = {.r = r};
+	uint64_t entries;
+	int rebuilt;
 	char *line;
 	size_t len;
 	int rc = STORE_OK;
@@ -844,6 +847,9 @@ api_suppression_import(struct http_req *r)
 		rc = import_flush(&im);
 	store_set_nosync(r->srv->st, 0);
 	if (store_sync(r->srv->st) != STORE_OK)
+		rc = STORE_ERR;
+	if (rc == STORE_OK && im.ok > 0 &&
+	    sfilter_refresh(r->srv->st, &rebuilt, &entries) != STORE_OK)
 		rc = STORE_ERR;
 	free(im.e);
 	if (rc != STORE_OK) {

@@ -18,16 +18,18 @@
 #include <unistd.h>
 
 #include "changes.h"
+#include "sfilter.h"
 #include "store.h"
 #include "util/xalloc.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 2: DB_SFILTER, which every writer of DB_SUPPRESS must keep (sfilter.h). */
+#define STORE_SCHEMA_VERSION 2
 #define FREE_TXNS 16
 #define STORE_FULL_BYTES (256 * 1024) /* less free than this: a short write means full */
 
 static const char *const db_names[DB_COUNT] = {
-    "meta",    "suppress", "account", "acctset", "history", "identity",
-    "message", "result",   "stats",   "token",	 "outbox",  "repl",
+    "meta",   "suppress", "account", "acctset", "history", "identity", "message",
+    "result", "stats",	  "token",   "outbox",	"repl",	   "sfilter",
 };
 /* Databases added after the first release: an old store opened read-only may lack them. */
 #define DB_FIRST_OPTIONAL DB_OUTBOX
@@ -186,6 +188,31 @@ fail:
 	return -1;
 }
 
+static int
+sfilter_present(struct store *st)
+{
+	struct store_txn *t;
+	struct sfilter_info info;
+	int rc;
+
+	if (store_read_begin(st, &t) != STORE_OK)
+		return 0;
+	rc = sfilter_info(t, &info);
+	store_read_end(t);
+	return rc == STORE_OK;
+}
+
+/* A store from before the filter (or a new one) gets it on its first writable open. */
+static int
+sfilter_build_missing(struct store_txn *txn, void *arg)
+{
+	struct sfilter_info info;
+	int rc = sfilter_info(txn, &info);
+
+	(void)arg;
+	return rc == STORE_NOTFOUND ? sfilter_build(txn) : rc;
+}
+
 struct store *
 store_open(const char *dir, const struct store_opts *opts, char *err, size_t errlen)
 {
@@ -216,6 +243,11 @@ store_open(const char *dir, const struct store_opts *opts, char *err, size_t err
 	mdb_reader_check(st->env, &dead); /* clear slots of processes that died */
 	if (store_open_dbs(st, err, errlen) < 0)
 		goto fail;
+	if (!st->readonly && !sfilter_present(st) &&
+	    store_write(st, sfilter_build_missing, NULL) != STORE_OK) {
+		snprintf(err, errlen, "%s", st->err);
+		goto fail;
+	}
 	return st;
 fail:
 	store_close(st);
@@ -416,6 +448,8 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen, c
 		t->failed_rc = rc;
 		return store_fail(t->st, "put", rc);
 	}
+	if (db == DB_SUPPRESS && (rc = sfilter_note_put(t, key, klen)) != STORE_OK)
+		return rc;
 	return store_capture(t, db, key, klen, val, vlen);
 }
 
@@ -434,7 +468,54 @@ store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
 		t->failed_rc = rc;
 		return store_fail(t->st, "delete", rc);
 	}
+	if (db == DB_SUPPRESS && (rc = sfilter_note_del(t)) != STORE_OK)
+		return rc;
 	return store_capture(t, db, key, klen, NULL, 0);
+}
+
+int
+store_entries(struct store_txn *t, enum store_db db, uint64_t *n_r)
+{
+	MDB_stat ms;
+	int rc;
+
+	*n_r = 0;
+	if (t->st->absent[db])
+		return STORE_OK;
+	if ((rc = mdb_stat(t->txn, t->st->dbi[db], &ms)) != 0)
+		return store_fail(t->st, "stat", rc);
+	*n_r = ms.ms_entries;
+	return STORE_OK;
+}
+
+int
+store_drop(struct store_txn *t, enum store_db db)
+{
+	int rc = mdb_drop(t->txn, t->st->dbi[db], 0);
+
+	if (rc != 0) {
+		t->failed_rc = rc;
+		return store_fail(t->st, "drop", rc);
+	}
+	return STORE_OK;
+}
+
+int
+store_schema_raise(struct store_txn *t)
+{
+	MDB_val k = {7, "version"}, v;
+	uint8_t ver = STORE_SCHEMA_VERSION;
+	int rc = mdb_get(t->txn, t->st->dbi[DB_META], &k, &v);
+
+	if (rc == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data >= ver)
+		return STORE_OK;
+	v.mv_size = 1;
+	v.mv_data = &ver;
+	if ((rc = mdb_put(t->txn, t->st->dbi[DB_META], &k, &v, 0)) != 0) {
+		t->failed_rc = rc;
+		return store_fail(t->st, "put", rc);
+	}
+	return STORE_OK;
 }
 
 int

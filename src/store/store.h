@@ -35,6 +35,7 @@ enum store_db {
 	DB_TOKEN,    /* SHA-256 of an API token (32 bytes) -> token record */
 	DB_OUTBOX,   /* be64 seq -> change record not yet in the fleet's log (changes.h) */
 	DB_REPL,     /* wire code + key -> version of a replicated record (changes.h) */
+	DB_SFILTER,  /* the suppression list's Bloom filter (sfilter.h), kept by store_put() */
 	DB_COUNT
 };
 
@@ -96,6 +97,13 @@ int store_del(struct store_txn *txn, enum store_db db, const void *key, size_t k
 typedef int (*store_scan_fn)(const struct store_val *key, const struct store_val *val, void *arg);
 int store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t plen,
 	       const void *start, size_t slen, store_scan_fn fn, void *arg);
+
+/* In a transaction: the number of records in DB. */
+int store_entries(struct store_txn *txn, enum store_db db, uint64_t *n_r);
+/* In a write transaction: delete every record of DB. */
+int store_drop(struct store_txn *txn, enum store_db db);
+/* In a write transaction: mark the store as needing this code (older code refuses to write). */
+int store_schema_raise(struct store_txn *txn);
 
 struct store_stat {
 	uint64_t entries;

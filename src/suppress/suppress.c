@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "suppress.h"
+#include "store/sfilter.h"
 #include "util/text.h"
 
 int
@@ -134,14 +135,19 @@ suppress_check(struct store_txn *txn, const char *account, const char *recipient
 	       int64_t now, struct suppress_hit *hit)
 {
 	char cand[3][ADDRESS_MAX];
-	int n = candidates(recipient, fold_plus, cand);
+	int n = candidates(recipient, fold_plus, cand), maybe[3];
 	const char *scopes[2] = {account, ""};
 
 	if (n > 1 && cand[n - 1][0] == '@' && !domains_in_use(txn))
 		n--;
+	/* The filter rules out most candidates without a descent into the list. */
+	for (int i = 0; i < n; i++)
+		maybe[i] = sfilter_maybe(txn, cand[i], strlen(cand[i])) != 0;
 
 	for (int s = account && *account ? 0 : 1; s < 2; s++)
 		for (int i = 0; i < n; i++) {
+			if (!maybe[i])
+				continue;
 			int rc = check_one(txn, scopes[s], cand[i], now, hit);
 			if (rc != STORE_NOTFOUND)
 				return rc;
