@@ -111,6 +111,22 @@ check_filtered(struct check *c, const struct store_val *key)
 			"enforced until `outpostctl db filter --rebuild`");
 }
 
+/* An identity mapping must name an account that exists; 1 if its value is no name at all. */
+static int
+check_mapping(struct check *c, const struct store_val *key, const struct store_val *val)
+{
+	char name[ACCOUNT_NAME_MAX];
+	struct account_rec rec;
+
+	if (val->len == 0 || val->len >= sizeof(name))
+		return 1;
+	memcpy(name, val->data, val->len);
+	name[val->len] = '\0';
+	if (account_get(c->txn, name, &rec) == STORE_NOTFOUND)
+		problem(c, key, "mapped to account %s, which does not exist", name);
+	return 0;
+}
+
 static int
 check_one(const struct store_val *key, const struct store_val *val, void *arg)
 {
@@ -146,18 +162,9 @@ check_one(const struct store_val *key, const struct store_val *val, void *arg)
 	case DB_ACCTSET:
 		check_setting(c, key, val);
 		break;
-	case DB_IDENTITY: {
-		char name[ACCOUNT_NAME_MAX];
-		if (val->len == 0 || val->len >= sizeof(name))
-			bad = 1;
-		else {
-			memcpy(name, val->data, val->len);
-			name[val->len] = '\0';
-			if (account_get(c->txn, name, &u.a) == STORE_NOTFOUND)
-				problem(c, key, "mapped to account %s, which does not exist", name);
-		}
+	case DB_IDENTITY:
+		bad = check_mapping(c, key, val);
 		break;
-	}
 	case DB_OUTBOX: {
 		struct change ch;
 		if ((bad = change_decode(val->data, val->len, &ch) < 0) == 0)
