@@ -299,21 +299,16 @@ policy_conn_open(struct policy_server *srv, int fd)
 	conn_want_read(c);
 }
 
-/*
- * An idle connection gets DRAIN_GRACE_MS before it is closed: one accepted
- * just before the drain began has its first request on the way, and closing
- * it under the client turns that request into a reset.
- */
-#define DRAIN_GRACE_MS 500
-
 void
 policy_conn_drain(struct policy_server *srv)
 {
-	struct timeval tv = {0, DRAIN_GRACE_MS * 1000};
+	struct policy_conn *c = srv->conns, *next;
 
-	for (struct policy_conn *c = srv->conns; c; c = c->next)
-		if (c->len == 0 && c->outlen == 0 && c->chk == NULL)
-			event_add(c->ev, &tv); /* reading, now with the grace as its timeout */
+	for (; c; c = next) {
+		next = c->next;
+		if (c->len == 0 && c->outlen == 0)
+			conn_close(c);
+	}
 }
 
 void

@@ -31,8 +31,7 @@ struct policy_server {
 
 /* Take over accepted socket FD. */
 void policy_conn_open(struct policy_server *srv, int fd);
-/* Draining: close connections with no request in flight after a short grace (a request that
- * arrives meanwhile is answered); the others after their reply. */
+/* Draining: close connections with no request in flight now; the others after their reply. */
 void policy_conn_drain(struct policy_server *srv);
 /* Close every connection (drain deadline passed). */
 void policy_conn_close_all(struct policy_server *srv);
