@@ -413,7 +413,8 @@ def reload_good_and_bad_config():
         old = set(d.worker_pids())
         os.kill(d.proc.pid, signal.SIGHUP)
         wait_for(lambda: "configuration reloaded" in d.logtext(), 5, "reload")
-        wait_for(lambda: d.ask(sasl_username="acct2") == "DUNNO", 5, "monitor mode after reload")
+        wait_for(lambda: d.ask_as_postfix(sasl_username="acct2") == "DUNNO", 5,
+                 "monitor mode after reload")
         check(not (old & set(d.worker_pids())), "workers replaced after reload")
         eq(d.status()["reloads"], 1, "reload count")
         eq(d.stop(), 0, "exit status")

@@ -243,6 +243,20 @@ class Daemon:
         finally:
             c.close()
 
+    def ask_as_postfix(self, **attrs):
+        """ask(), once more on a new connection if the first is closed or reset before
+        the reply, as Postfix's policy client does. Around a reload that is expected:
+        a connection an old worker accepted just before it began to drain is idle, and
+        is closed unanswered so that the request goes to a worker with the new config."""
+        try:
+            return self.ask(**attrs)
+        except ConnectionError:
+            pass
+        except TestFailure as e:
+            if "connection closed" not in str(e):
+                raise
+        return self.ask(**attrs)
+
     def ctl(self, *args, input=None, check_rc=None):
         r = subprocess.run([OUTPOSTCTL, "-c", self.conf] + list(args), input=input,
                            capture_output=True, text=True, timeout=120)
