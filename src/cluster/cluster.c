@@ -568,9 +568,10 @@ follow(struct cluster *cl)
 
 /* ---- heartbeat ---- */
 
-/* The hash of every node in SMEMBERS reply M, with its heartbeat. */
+/* The hash of every node in SMEMBERS reply M, with its heartbeat; NULL (WHY filled) on a failure.
+ */
 static json_t *
-nodes_read(struct cluster *cl, const redisReply *m)
+nodes_read(struct cluster *cl, const redisReply *m, char *why, size_t whylen)
 {
 	json_t *arr = json_array();
 
@@ -582,8 +583,10 @@ nodes_read(struct cluster *cl, const redisReply *m)
 		snprintf(key, sizeof(key), "%s:node:%s", cl->conf->cluster.key_prefix,
 			 m->element[i]->str);
 		h = redisCommand(cl->rc, "HGETALL %s", key);
-		if (h == NULL)
-			break;
+		if (redis_reply_error(cl->rc, h, "HGETALL", why, whylen) < 0) {
+			json_decref(arr); /* a partial list would shrink each node's share */
+			return NULL;
+		}
 		if (h->type == REDIS_REPLY_ARRAY && h->elements >= 2) {
 			json_t *o = json_pack("{s:s}", "node", m->element[i]->str);
 			for (size_t j = 0; j + 1 < h->elements; j += 2)
@@ -633,9 +636,14 @@ heartbeat(struct cluster *cl)
 		if (redis_reply_error(cl->rc, m, "SMEMBERS", why, sizeof(why)) < 0)
 			rc = -1;
 		else {
-			json_decref(cl->nodes);
-			cl->nodes = nodes_read(cl, m);
+			json_t *nodes = nodes_read(cl, m, why, sizeof(why));
 			freeReplyObject(m);
+			if (nodes == NULL)
+				rc = -1;
+			else {
+				json_decref(cl->nodes);
+				cl->nodes = nodes;
+			}
 		}
 	}
 	if (rc < 0) {
